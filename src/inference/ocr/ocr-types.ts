@@ -1,0 +1,47 @@
+import type { Device } from '../onnx/session';
+
+/** Four corners in pixels of the original image: top-left, top-right, bottom-right, bottom-left. */
+export type Quad = [number, number, number, number, number, number, number, number];
+
+export interface OcrLine {
+  text: string;
+  /** Recognition confidence, 0..1 (mean of the kept CTC step maxima). */
+  score: number;
+  /** Detection confidence of the box, 0..1. */
+  boxScore: number;
+  box: Quad;
+}
+
+export interface OcrTimings {
+  decodeMs: number;
+  detectMs: number;
+  classifyMs: number;
+  recogniseMs: number;
+  totalMs: number;
+}
+
+export interface OcrOutput {
+  /** Size of the image after EXIF orientation: boxes are in these pixels. */
+  width: number;
+  height: number;
+  /** Reading order: top-to-bottom, then left-to-right. */
+  lines: OcrLine[];
+  timings: OcrTimings;
+}
+
+/** Per-call overrides Immich sends through /predict. */
+export interface OcrRunOptions {
+  /** Drop boxes whose detection score is below this (Immich: detection minScore). */
+  boxThresh?: number;
+  /** Drop lines whose recognition score is below this (Immich: recognition minScore). */
+  textScoreMin?: number;
+  /** Detection input short side (Immich: maxResolution). */
+  limitSideLen?: number;
+}
+
+export interface OcrReader {
+  readonly device: Device;
+  /** Encoded image bytes (JPEG, PNG, WebP, TIFF, HEIF/AVIF as sharp supports). Throws ImageInputError. */
+  read(image: Buffer, options?: OcrRunOptions): Promise<OcrOutput>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,45 @@
+import { Logger } from '@nestjs/common';
+import * as ort from 'onnxruntime-node';
+
+export type Device = 'cpu' | 'cuda';
+
+export interface SessionOptions {
+  device?: Device;
+  /** Threads for one model run; defaults to every core (onnxruntime's own default). */
+  threads?: number;
+}
+
+export interface LoadedSession {
+  session: ort.InferenceSession;
+  /** The device really in use: 'cpu' after a CUDA fallback. */
+  device: Device;
+}
+
+const logger = new Logger('onnx');
+let cudaFailureLogged = false;
+
+/**
+ * Opens an ONNX model on the requested device. If CUDA was asked for but its provider cannot load
+ * (no GPU, no CUDA libraries), says so once in the log and falls back to CPU.
+ */
+export async function openSession(modelPath: string, options: SessionOptions = {}): Promise<LoadedSession> {
+  const base: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+  };
+  if (options.device === 'cuda') {
+    try {
+      const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cuda', 'cpu'] });
+      return { session, device: 'cuda' };
+    } catch (error) {
+      if (!cudaFailureLogged) {
+        cudaFailureLogged = true;
+        logger.warn(`DEVICE=cuda but the CUDA execution provider could not load (${String(error)}); using CPU`);
+      }
+    }
+  }
+  const session = await ort.InferenceSession.create(modelPath, { ...base, executionProviders: ['cpu'] });
+  return { session, device: 'cpu' };
+}
+
+export { ort };
