@@ -1,0 +1,34 @@
+import sharp from 'sharp';
+import type { RgbImage } from '../../../shared/image/decode';
+import type { OcrConfig } from '../ocr-config';
+
+/** Detector input size: short side scaled to limitSideLen, long side capped, both multiples of 32. */
+export function detectorSize(width: number, height: number, cfg: OcrConfig['det']): { w: number; h: number } {
+  let ratio = cfg.limitSideLen / Math.min(width, height);
+  if (Math.max(width, height) * ratio > cfg.maxSideLen) ratio = cfg.maxSideLen / Math.max(width, height);
+  const round32 = (v: number) => Math.max(32, Math.round(v / 32) * 32);
+  return { w: round32(width * ratio), h: round32(height * ratio) };
+}
+
+/**
+ * Resizes (bilinear, like cv2.resize) and writes the NCHW float tensor the detector expects:
+ * BGR order, (v/255 - 0.5) / 0.5.
+ */
+export async function detectorInput(image: RgbImage, cfg: OcrConfig['det']) {
+  const { w, h } = detectorSize(image.width, image.height, cfg);
+  const resized =
+    w === image.width && h === image.height
+      ? image.data
+      : await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+          .resize(w, h, { fit: 'fill', kernel: 'linear' })
+          .raw()
+          .toBuffer();
+  const plane = w * h;
+  const tensor = new Float32Array(3 * plane);
+  for (let i = 0, p = 0; i < plane; i++, p += 3) {
+    tensor[i] = resized[p + 2] / 127.5 - 1;
+    tensor[plane + i] = resized[p + 1] / 127.5 - 1;
+    tensor[2 * plane + i] = resized[p] / 127.5 - 1;
+  }
+  return { tensor, w, h };
+}

@@ -1,0 +1,88 @@
+/**
+ * Every OCR threshold in one place, with RapidOCR's defaults (rapidocr/config.yaml) unless noted.
+ * The pipeline stages read this; nothing else hard-codes a number.
+ */
+export interface OcrConfig {
+  det: {
+    /** Short side of the detector input (RapidOCR limit_side_len 736, limit_type min). Immich: maxResolution. */
+    limitSideLen: number;
+    /** Cap on the long side so a 1:20 panorama or chat screenshot cannot make a giant tensor. Ours. */
+    maxSideLen: number;
+    /** Probability above which a pixel is text (thresh). */
+    thresh: number;
+    /** Mean probability inside a box below which the box is dropped (box_thresh). Immich: detection minScore. */
+    boxThresh: number;
+    /** How far boxes grow past the shrunk text kernel the model predicts (unclip_ratio). */
+    unclipRatio: number;
+    /** At most this many candidate regions per image (max_candidates). */
+    maxCandidates: number;
+    /** Regions whose short side is under this many detector pixels are noise (min_size). */
+    minSize: number;
+    /** Dilate the bitmap with a 2x2 kernel before finding regions (use_dilation). */
+    useDilation: boolean;
+  };
+  cls: {
+    /** Run the 0/180 degree classifier (use_cls). */
+    enabled: boolean;
+    /** Input height and maximum width (cls_image_shape 3x48x192). */
+    height: number;
+    width: number;
+    batchSize: number;
+    /** A crop is turned only when the classifier says 180 with at least this score (cls_thresh). */
+    thresh: number;
+  };
+  rec: {
+    /** Input height (rec_img_shape 3x48x320); width grows with the batch's widest crop. */
+    height: number;
+    minWidth: number;
+    batchSize: number;
+    /** Lines recognised with a lower mean score are dropped (text_score). Immich: recognition minScore. */
+    textScoreMin: number;
+  };
+  spaces: {
+    /** Put back spaces PP-OCR drops, from gaps between characters in the CTC time steps. Ours. */
+    recover: boolean;
+    /** Extra gap between Latin letters/digits, in ems of the line, that counts as a space. Ours. */
+    minGapEm: number;
+    /** The same where Chinese meets Latin or digits ("拿铁 Latte", "合计 8.50"): spacing there is tighter. Ours. */
+    scriptChangeGapEm: number;
+    /**
+     * The same between two Chinese characters. A time step is a fifth of a character, so letter
+     * spacing already measures 0 or 0.2 em; only a wider gap is taken for a space. Ours.
+     */
+    cjkGapEm: number;
+  };
+  /** Crops with height/width at or above this are vertical text: turned 90 degrees before recognition. */
+  verticalRatio: number;
+}
+
+export const DEFAULT_OCR_CONFIG: OcrConfig = {
+  det: {
+    limitSideLen: 736,
+    maxSideLen: 4096,
+    thresh: 0.3,
+    boxThresh: 0.5,
+    unclipRatio: 1.6,
+    maxCandidates: 1000,
+    minSize: 3,
+    useDilation: true,
+  },
+  cls: { enabled: true, height: 48, width: 192, batchSize: 6, thresh: 0.9 },
+  rec: { height: 48, minWidth: 320, batchSize: 6, textScoreMin: 0.5 },
+  spaces: { recover: true, minGapEm: 0.26, scriptChangeGapEm: 0.15, cjkGapEm: 0.3 },
+  verticalRatio: 1.5,
+};
+
+export type OcrConfigOverrides = {
+  [K in keyof OcrConfig]?: OcrConfig[K] extends object ? Partial<OcrConfig[K]> : OcrConfig[K];
+};
+
+export function mergeOcrConfig(base: OcrConfig, overrides: OcrConfigOverrides = {}): OcrConfig {
+  return {
+    det: { ...base.det, ...overrides.det },
+    cls: { ...base.cls, ...overrides.cls },
+    rec: { ...base.rec, ...overrides.rec },
+    spaces: { ...base.spaces, ...overrides.spaces },
+    verticalRatio: overrides.verticalRatio ?? base.verticalRatio,
+  };
+}

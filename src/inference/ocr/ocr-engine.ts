@@ -1,0 +1,102 @@
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_MAX_PIXELS, normalisedPipeline, readImageInfo, toRgb } from '../../shared/image/decode';
+import { Device, openSession, ort } from '../onnx/session';
+import { classifyAngles } from './classification/angle-classifier';
+import { Crop, cropFor } from './crop-sampler';
+import { dbPostprocess } from './detection/db-postprocess';
+import { detectorInput } from './detection/det-preprocess';
+import { findOcrModelFiles } from './model-files';
+import { DEFAULT_OCR_CONFIG, mergeOcrConfig, OcrConfig, OcrConfigOverrides } from './ocr-config';
+import type { OcrLine, OcrOutput, OcrReader, OcrRunOptions, Quad } from './ocr-types';
+import { readingOrder } from './reading-order';
+import { loadCharset, recognize } from './recognition/recognizer';
+
+export interface OcrEngineOptions {
+  /** Directory with det/rec/(cls) models and the dictionary; default OCR_MODEL_DIR, then the bundled models. */
+  modelDir?: string;
+  device?: Device;
+  threads?: number;
+  config?: OcrConfigOverrides;
+  maxPixels?: number;
+}
+
+/**
+ * The OCR pipeline, top to bottom: decode -> detect (DB) -> cut crops -> classify 0/180 ->
+ * recognise (CTC) -> reading order. Sessions are opened once and reused for every image.
+ */
+export class OcrEngine implements OcrReader {
+  private constructor(
+    private readonly det: ort.InferenceSession,
+    private readonly rec: ort.InferenceSession,
+    private readonly cls: ort.InferenceSession | undefined,
+    private readonly charset: string[],
+    readonly config: OcrConfig,
+    readonly device: Device,
+    private readonly maxPixels: number,
+  ) {}
+
+  static async open(options: OcrEngineOptions = {}): Promise<OcrEngine> {
+    const files = findOcrModelFiles(options.modelDir);
+    const sessionOptions = { device: options.device, threads: options.threads };
+    const [det, rec, cls] = await Promise.all([
+      openSession(files.detection, sessionOptions),
+      openSession(files.recognition, sessionOptions),
+      files.classification ? openSession(files.classification, sessionOptions) : undefined,
+    ]);
+    return new OcrEngine(
+      det.session,
+      rec.session,
+      cls?.session,
+      loadCharset(files.dictionary),
+      mergeOcrConfig(DEFAULT_OCR_CONFIG, options.config),
+      det.device,
+      options.maxPixels ?? DEFAULT_MAX_PIXELS,
+    );
+  }
+
+  async read(input: Buffer, options: OcrRunOptions = {}): Promise<OcrOutput> {
+    const cfg = mergeOcrConfig(this.config, {
+      det: {
+        ...(options.boxThresh !== undefined && { boxThresh: options.boxThresh }),
+        ...(options.limitSideLen !== undefined && { limitSideLen: options.limitSideLen }),
+      },
+      rec: { ...(options.textScoreMin !== undefined && { textScoreMin: options.textScoreMin }) },
+    });
+    const t0 = performance.now();
+    await readImageInfo(input, this.maxPixels);
+    const image = await toRgb(normalisedPipeline(input, this.maxPixels));
+    const t1 = performance.now();
+
+    const det = await detectorInput(image, cfg.det);
+    const detOut = await this.det.run({
+      [this.det.inputNames[0]]: new ort.Tensor('float32', det.tensor, [1, 3, det.h, det.w]),
+    });
+    const prob = detOut[this.det.outputNames[0]].data as Float32Array;
+    const boxes = readingOrder(dbPostprocess(prob, det.w, det.h, image.width, image.height, cfg.det));
+    const t2 = performance.now();
+
+    let crops: Crop[] = boxes.map((b) => cropFor(b.points, cfg.verticalRatio));
+    if (this.cls && cfg.cls.enabled && crops.length) crops = await classifyAngles(this.cls, image, crops, cfg.cls);
+    const t3 = performance.now();
+
+    const texts = crops.length ? await recognize(this.rec, this.charset, image, crops, cfg) : [];
+    const t4 = performance.now();
+
+    const lines: OcrLine[] = [];
+    boxes.forEach((box, i) => {
+      const { text, score } = texts[i];
+      if (!text || score < cfg.rec.textScoreMin) return;
+      lines.push({ text, score, boxScore: box.score, box: box.points.flat() as Quad });
+    });
+    return {
+      width: image.width,
+      height: image.height,
+      lines,
+      timings: { decodeMs: t1 - t0, detectMs: t2 - t1, classifyMs: t3 - t2, recogniseMs: t4 - t3, totalMs: t4 - t0 },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.det.release(), this.rec.release(), this.cls?.release()]);
+  }
+}

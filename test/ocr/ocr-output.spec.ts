@@ -1,0 +1,95 @@
+import sharp from 'sharp';
+import { ImageInputError } from '../../src/shared/image/decode';
+import { OcrEngine } from '../../src/inference/ocr/ocr-engine';
+import { hugePngHeader, truncated } from '../support/bad-images';
+import { withoutSpaces } from '../support/cer';
+import { ocrFixture } from '../support/fixtures';
+
+describe('OCR engine output and inputs', () => {
+  let engine: OcrEngine;
+  beforeAll(async () => {
+    engine = await OcrEngine.open();
+  });
+  afterAll(() => engine.close());
+
+  const text = async (image: Buffer) => withoutSpaces((await engine.read(image)).lines.map((l) => l.text).join(''));
+
+  it('gives boxes in pixels of the original image, scores, and reading order', async () => {
+    const out = await engine.read(ocrFixture('f01'));
+    expect([out.width, out.height]).toEqual([1440, 1080]);
+    expect(out.lines.map((l) => l.text)).toEqual(['今天天气很好', 'Hello World 2024', '上海市浦东新区']);
+    for (const line of out.lines) {
+      expect(line.box).toHaveLength(8);
+      line.box.forEach((v, i) => expect(v).toBeLessThanOrEqual(i % 2 ? 1080 : 1440));
+      expect(line.score).toBeGreaterThan(0.9);
+      expect(line.boxScore).toBeGreaterThan(0.5);
+    }
+    // The first line sits in the upper-left of the photo: its box is where the text was drawn.
+    const [x1, y1, x2, , , y3] = out.lines[0].box;
+    expect(x1).toBeLessThan(200);
+    expect(x2 - x1).toBeGreaterThan(200);
+    expect(y3 - y1).toBeGreaterThan(30);
+    expect(out.lines[1].box[1]).toBeGreaterThan(out.lines[0].box[5] - 5);
+    expect(out.timings.totalMs).toBeGreaterThan(0);
+  });
+
+  it('keeps boxes in original pixels when the detector works on a resized copy', async () => {
+    const small = await engine.read(ocrFixture('f06')); // 800x600: upscaled for detection
+    expect([small.width, small.height]).toEqual([800, 600]);
+    expect(Math.max(...small.lines.flatMap((l) => l.box.filter((_, i) => i % 2 === 0)))).toBeLessThan(800);
+  });
+
+  it('applies EXIF orientation before reading', async () => {
+    // Pixels stored turned 90 degrees counter-clockwise, with EXIF orientation 6 saying "turn me back".
+    const stored = await sharp(ocrFixture('f07')).rotate(-90).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const out = await engine.read(stored);
+    expect([out.width, out.height]).toEqual([1440, 1080]);
+    expect(withoutSpaces(out.lines.map((l) => l.text).join(''))).toContain('Meetingnotes');
+  });
+
+  it('flattens transparency onto white (black text on a transparent background)', async () => {
+    const grey = await sharp(ocrFixture('f07')).greyscale().raw().toBuffer({ resolveWithObject: true });
+    const rgba = Buffer.alloc(grey.info.width * grey.info.height * 4);
+    for (let i = 0; i < grey.data.length; i++) rgba[i * 4 + 3] = 255 - grey.data[i];
+    const png = await sharp(rgba, { raw: { width: grey.info.width, height: grey.info.height, channels: 4 } })
+      .png()
+      .toBuffer();
+    expect(await text(png)).toContain('Actionitemsfortheteam');
+  });
+
+  it('reads grayscale and CMYK images', async () => {
+    const grey = await sharp(ocrFixture('f08')).greyscale().png().toBuffer();
+    expect(await text(grey)).toContain('WestLakeHangzhou');
+    const cmyk = await sharp(ocrFixture('f08')).toColourspace('cmyk').jpeg().toBuffer();
+    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+    expect(await text(cmyk)).toContain('WestLakeHangzhou');
+  });
+
+  it('returns no lines for a photo without text', async () => {
+    const blank = await sharp({ create: { width: 640, height: 480, channels: 3, background: '#88aacc' } })
+      .jpeg()
+      .toBuffer();
+    expect((await engine.read(blank)).lines).toEqual([]);
+  });
+
+  it.each([
+    ['an empty file', Buffer.alloc(0), 'empty', /empty/],
+    ['text that is not an image', Buffer.from('hello, not an image'), 'undecodable', /not a decodable image/],
+    ['a truncated JPEG', truncated(ocrFixture('f02')), 'undecodable', /could not be decoded|premature|truncated/i],
+    ['a 30000x30000 PNG header', hugePngHeader(), 'too-large', /30000x30000.*over the limit/],
+  ])('rejects %s with a clear ImageInputError', async (_name, input, kind, message) => {
+    const error = await engine.read(input as Buffer).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageInputError);
+    expect((error as ImageInputError).kind).toBe(kind);
+    expect((error as Error).message).toMatch(message as RegExp);
+  });
+
+  it('honours per-call thresholds (Immich minScore options)', async () => {
+    const strict = await engine.read(ocrFixture('f03'), { textScoreMin: 0.999, boxThresh: 0.5 });
+    const loose = await engine.read(ocrFixture('f03'), { textScoreMin: 0.5 });
+    expect(strict.lines.length).toBeLessThan(loose.lines.length);
+    expect(strict.lines.every((l) => l.score >= 0.999)).toBe(true);
+    const noBoxes = await engine.read(ocrFixture('f03'), { boxThresh: 0.99 });
+    expect(noBoxes.lines).toEqual([]);
+  });
+});
