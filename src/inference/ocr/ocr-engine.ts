@@ -25,6 +25,9 @@ export interface OcrEngineOptions {
  * recognise (CTC) -> reading order. Sessions are opened once and reused for every image.
  */
 export class OcrEngine implements OcrReader {
+  /** Detector input tensors free for reuse (one per concurrent read at most). */
+  private readonly detBuffers: Float32Array[] = [];
+
   private constructor(
     private readonly det: ort.InferenceSession,
     private readonly rec: ort.InferenceSession,
@@ -67,10 +70,10 @@ export class OcrEngine implements OcrReader {
     const image = await toRgb(normalisedPipeline(input, this.maxPixels));
     const t1 = performance.now();
 
-    const det = await detectorInput(image, cfg.det);
-    const detOut = await this.det.run({
-      [this.det.inputNames[0]]: new ort.Tensor('float32', det.tensor, [1, 3, det.h, det.w]),
-    });
+    const det = await detectorInput(image, cfg.det, this.detBuffers.pop());
+    const detOut = await this.det
+      .run({ [this.det.inputNames[0]]: new ort.Tensor('float32', det.tensor, [1, 3, det.h, det.w]) })
+      .finally(() => this.detBuffers.push(det.tensor));
     const prob = detOut[this.det.outputNames[0]].data as Float32Array;
     const boxes = readingOrder(dbPostprocess(prob, det.w, det.h, image.width, image.height, cfg.det));
     const t2 = performance.now();

@@ -10,11 +10,15 @@ export function detectorSize(width: number, height: number, cfg: OcrConfig['det'
   return { w: round32(width * ratio), h: round32(height * ratio) };
 }
 
+/** (v/255 - 0.5) / 0.5 for every byte value: a table lookup beats the arithmetic in the hot loop. */
+const NORMALISED = Float32Array.from({ length: 256 }, (_, v) => v / 127.5 - 1);
+
 /**
  * Resizes (bilinear, like cv2.resize) and writes the NCHW float tensor the detector expects:
- * BGR order, (v/255 - 0.5) / 0.5.
+ * BGR order, (v/255 - 0.5) / 0.5. `reuse` is a tensor from an earlier call: allocating ~9 MB per
+ * photo costs more than filling it.
  */
-export async function detectorInput(image: RgbImage, cfg: OcrConfig['det']) {
+export async function detectorInput(image: RgbImage, cfg: OcrConfig['det'], reuse?: Float32Array) {
   const { w, h } = detectorSize(image.width, image.height, cfg);
   const resized =
     w === image.width && h === image.height
@@ -24,11 +28,11 @@ export async function detectorInput(image: RgbImage, cfg: OcrConfig['det']) {
           .raw()
           .toBuffer();
   const plane = w * h;
-  const tensor = new Float32Array(3 * plane);
+  const tensor = reuse?.length === 3 * plane ? reuse : new Float32Array(3 * plane);
   for (let i = 0, p = 0; i < plane; i++, p += 3) {
-    tensor[i] = resized[p + 2] / 127.5 - 1;
-    tensor[plane + i] = resized[p + 1] / 127.5 - 1;
-    tensor[2 * plane + i] = resized[p] / 127.5 - 1;
+    tensor[i] = NORMALISED[resized[p + 2]];
+    tensor[plane + i] = NORMALISED[resized[p + 1]];
+    tensor[2 * plane + i] = NORMALISED[resized[p]];
   }
   return { tensor, w, h };
 }
