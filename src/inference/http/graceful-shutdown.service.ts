@@ -1,0 +1,66 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { NextFunction, Request, Response } from 'express';
+import type { Server } from 'node:http';
+import type { InferenceConfig } from '../../config/inference.config';
+import { ShuttingDownError } from './errors';
+import { INFERENCE_CONFIG } from './inference.tokens';
+
+/**
+ * Counts requests from arrival to response, so that shutdown can wait for all of them (an upload
+ * still arriving included) before the models are released. Nest calls `beforeApplicationShutdown`
+ * before it closes the HTTP server and releases the models (`onApplicationShutdown`).
+ */
+@Injectable()
+export class GracefulShutdown implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('GracefulShutdown');
+  private inFlight = 0;
+  private draining = false;
+  private drained?: () => void;
+
+  constructor(
+    @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  /** Express middleware: counts the request, or refuses it once shutdown has begun. */
+  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+    if (this.draining) {
+      // A keep-alive connection can still bring a request after the listener closed: refuse it and
+      // close the connection, so the client retries elsewhere.
+      res.setHeader('Connection', 'close');
+      next(new ShuttingDownError());
+      return;
+    }
+    this.inFlight++;
+    res.once('close', () => {
+      this.inFlight--;
+      if (this.draining && this.inFlight === 0) this.drained?.();
+    });
+    next();
+  };
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.draining = true;
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    // Stop accepting connections now; requests already received go on.
+    server?.close();
+    server?.closeIdleConnections();
+    if (this.inFlight === 0) return;
+    this.logger.log(`shutting down: waiting for ${this.inFlight} request(s) in flight`);
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      new Promise<'drained'>((resolve) => (this.drained = () => resolve('drained'))),
+      new Promise<'timeout'>(
+        (resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.shutdownTimeoutMs)),
+      ),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.logger.warn(
+        `${this.inFlight} request(s) still running after SHUTDOWN_TIMEOUT_MS=${this.config.shutdownTimeoutMs}; closing their connections`,
+      );
+      server?.closeAllConnections();
+    }
+  }
+}

@@ -1,0 +1,93 @@
+import { InferenceConfigError, loadInferenceConfig } from '../../src/config/inference.config';
+
+describe('inference config from the environment', () => {
+  it('has the documented defaults', () => {
+    const config = loadInferenceConfig({});
+    expect(config).toMatchObject({
+      port: 8060,
+      host: '0.0.0.0',
+      device: 'cpu',
+      preload: false,
+      tasks: ['ocr', 'clip'],
+      apiAuthKey: undefined,
+      clip: { root: './models/clip', modelName: 'ViT-B-16' },
+      ocrModelDir: undefined,
+      maxUploadBytes: 50 * 1024 * 1024,
+      maxImagePixels: 100_000_000,
+      queueSize: 16,
+      threads: 0,
+    });
+    expect(config.concurrency).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads every variable', () => {
+    const config = loadInferenceConfig({
+      HTTP_PORT: '9000',
+      HTTP_HOST: '127.0.0.1',
+      DEVICE: 'CUDA',
+      PRELOAD: 'yes',
+      TASKS: 'ocr',
+      API_AUTH_KEY: 'k',
+      CLIP_DOWNLOAD_ROOT: '/models/clip',
+      CLIP_MODEL: 'cn-clip:vit-b-16',
+      OCR_MODEL_DIR: '/models/ocr',
+      MAX_UPLOAD_BYTES: '1000',
+      MAX_IMAGE_PIXELS: '2000',
+      CONCURRENCY: '3',
+      QUEUE_SIZE: '0',
+      THREADS: '4',
+      SHUTDOWN_TIMEOUT_MS: '500',
+    });
+    expect(config).toEqual({
+      port: 9000,
+      host: '127.0.0.1',
+      device: 'cuda',
+      preload: true,
+      tasks: ['ocr'],
+      apiAuthKey: 'k',
+      clip: { root: '/models/clip', modelName: 'cn-clip:vit-b-16' },
+      ocrModelDir: '/models/ocr',
+      maxUploadBytes: 1000,
+      maxImagePixels: 2000,
+      concurrency: 3,
+      queueSize: 0,
+      threads: 4,
+      shutdownTimeoutMs: 500,
+    });
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadInferenceConfig({ HTTP_PORT: '', API_AUTH_KEY: '' })).toMatchObject({
+      port: 8060,
+      apiAuthKey: undefined,
+    });
+  });
+
+  it.each([
+    ['HTTP_PORT', 'eighty'],
+    ['HTTP_PORT', '70000'],
+    ['DEVICE', 'tpu'],
+    ['PRELOAD', 'maybe'],
+    ['TASKS', 'ocr,faces'],
+    ['CLIP_MODEL', 'ViT-Z-99'],
+    ['MAX_UPLOAD_BYTES', '0'],
+    ['CONCURRENCY', '-1'],
+    ['QUEUE_SIZE', '1.5'],
+  ])('refuses %s=%s with a message naming the variable', (name, value) => {
+    expect(() => loadInferenceConfig({ [name]: value })).toThrow(InferenceConfigError);
+    expect(() => loadInferenceConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
+  });
+
+  it('lists every bad variable at once and never prints the API key', () => {
+    try {
+      loadInferenceConfig({ HTTP_PORT: 'x', DEVICE: 'y', API_AUTH_KEY: ' ' });
+      throw new Error('expected a failure');
+    } catch (error) {
+      expect(error).toBeInstanceOf(InferenceConfigError);
+      expect((error as InferenceConfigError).problems.map((p) => p.split('=')[0]).sort()).toEqual([
+        'DEVICE',
+        'HTTP_PORT',
+      ]);
+    }
+  });
+});
