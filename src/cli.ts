@@ -2,12 +2,22 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { describeError } from './cli/errors';
+import { modelsCommand } from './cli/models-command';
 import { ocrCommand } from './cli/ocr-command';
+import { serveGatewayCommand } from './cli/serve-gateway';
+import { serveInferenceCommand } from './cli/serve-inference';
 
 const program = new Command('immich-ai')
   .description('AI for Immich: Chinese + English OCR, Chinese-CLIP search, and the services that serve them')
   .showHelpAfterError()
-  .addCommand(ocrCommand());
+  .addCommand(ocrCommand())
+  .addCommand(
+    new Command('serve')
+      .description('run a service: inference (OCR + cn-clip) or gateway (Immich ML endpoint)')
+      .addCommand(serveInferenceCommand())
+      .addCommand(serveGatewayCommand()),
+  )
+  .addCommand(modelsCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`immich-ai: ${describeError(error)}\n`);
