@@ -4,7 +4,12 @@
  */
 export interface OcrConfig {
   det: {
-    /** Short side of the detector input (RapidOCR limit_side_len 736, limit_type min). Immich: maxResolution. */
+    /**
+     * Short side of the detector input (RapidOCR's limit_side_len 736). Unlike RapidOCR's
+     * limit_type min, which only enlarges, we also shrink: a 1440x1080 photo is detected at 992x736
+     * instead of 1440x1088, half the pixels and half the detector time, with the same accuracy on
+     * the fixtures. Immich: detection maxResolution.
+     */
     limitSideLen: number;
     /** Cap on the long side so a 1:20 panorama or chat screenshot cannot make a giant tensor. Ours. */
     maxSideLen: number;
