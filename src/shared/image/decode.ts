@@ -87,5 +87,8 @@ export async function decodeRgb(input: Buffer, maxPixels = DEFAULT_MAX_PIXELS): 
 function describe(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // libvips messages can span lines ("VipsJpeg: ...\n"); keep the first useful one.
-  return message.split('\n')[0].replace(/^Input (buffer|file) /, '').trim();
+  return message
+    .split('\n')[0]
+    .replace(/^Input (buffer|file) /, '')
+    .trim();
 }
