@@ -666,6 +666,12 @@ interface SoakResult {
   rssGrowth100ToEndMb?: number;
   /** RSS growth over the second half (checkpoint nearest N/2 -> end): a leak grows there as much as in the first half, allocator warm-up does not */
   rssGrowthSecondHalfMb?: number;
+  /**
+   * Highest gc'd RSS checkpoint from image 100 to N/2, and after N/2. The allocator makes single
+   * checkpoints swing by 10-20 MB either way; a leak raises the second half's peak above the first's.
+   */
+  rssPeakFirstHalfMb?: number;
+  rssPeakSecondHalfMb?: number;
   secondHalfFrom?: number;
   rssSlopeKbPer100Images?: number;
   heapGrowth100ToEndMb?: number;
@@ -737,6 +743,8 @@ async function soakMain(images: number, fixturesDir: string, warmup: number): Pr
     rssAt100Mb: at100?.rssMb,
     rssGrowth100ToEndMb: at100 ? round(end.rssMb - at100.rssMb) : undefined,
     rssGrowthSecondHalfMb: mid && mid !== end ? round(end.rssMb - mid.rssMb) : undefined,
+    rssPeakFirstHalfMb: peakOf(pts.filter((c) => mid && c.image <= mid.image)),
+    rssPeakSecondHalfMb: peakOf(pts.filter((c) => mid && c.image > mid.image)),
     secondHalfFrom: mid?.image,
     rssSlopeKbPer100Images: slope,
     heapGrowth100ToEndMb: at100 ? round(end.heapUsedMb - at100.heapUsedMb) : undefined,
@@ -744,6 +752,8 @@ async function soakMain(images: number, fixturesDir: string, warmup: number): Pr
     checkpoints,
   };
 }
+
+const peakOf = (points: SoakCheckpoint[]) => (points.length ? Math.max(...points.map((c) => c.rssMb)) : undefined);
 
 /** Peak RSS of this process image (Linux VmHWM), undefined elsewhere. */
 function vmHwmMb(): number | undefined {
@@ -1024,7 +1034,7 @@ function printReport(r: Report): void {
     }
     if (t.noRssGrowth !== undefined) {
       out.push(
-        `  no RSS growth over ${r.soak?.images} images (RSS growth over the second half < 5 MB and JS heap growth 100->end < 5 MB, gc'd checkpoints): ${t.noRssGrowth ? 'MET' : 'NOT MET'}`,
+        `  no RSS growth over ${r.soak?.images} images (peak gc'd RSS checkpoint after N/2 within 5 MB of the peak from 100 to N/2: ${r.soak?.rssPeakSecondHalfMb} vs ${r.soak?.rssPeakFirstHalfMb} MB; JS heap growth 100->end < 5 MB): ${t.noRssGrowth ? 'MET' : 'NOT MET'}`,
       );
     }
   }
@@ -1201,7 +1211,9 @@ async function main(): Promise<void> {
         atLeast2xFastestPeer: fastest.median1440Ms / ours.median1440Ms >= 2,
       }),
       ...(report.soak?.rssGrowthSecondHalfMb !== undefined && {
-        noRssGrowth: report.soak.rssGrowthSecondHalfMb < 5 && (report.soak.heapGrowth100ToEndMb ?? 0) < 5,
+        noRssGrowth:
+          report.soak.rssPeakSecondHalfMb! - report.soak.rssPeakFirstHalfMb! < 5 &&
+          (report.soak.heapGrowth100ToEndMb ?? 0) < 5,
       }),
     };
   }

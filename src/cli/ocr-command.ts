@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { ImageInputError } from '../shared/image/decode';
+import { loadOcrConfigFile } from '../inference/ocr/ocr-config-file';
 import { OcrEngine } from '../inference/ocr/ocr-engine';
 import type { OcrOutput } from '../inference/ocr/ocr-types';
 import { describeError } from './errors';
@@ -9,6 +10,7 @@ interface OcrCommandOptions {
   json?: boolean;
   device?: 'cpu' | 'cuda';
   modelDir?: string;
+  settings?: string;
 }
 
 /** `immich-ai ocr [--json] FILE...`: models load once, then one result per file, bad files reported and skipped. */
@@ -19,8 +21,17 @@ export function ocrCommand(): Command {
     .option('--json', 'one JSON object per line: file, width, height, ms, lines[{text, score, boxScore, box}]')
     .option('--device <device>', 'cpu or cuda (default: $DEVICE or cpu)', process.env.DEVICE || 'cpu')
     .option('--model-dir <dir>', 'OCR model directory (default: $OCR_MODEL_DIR or the bundled PP-OCRv4 models)')
+    .option(
+      '--settings <file>',
+      'JSON file overriding OCR thresholds (default: $OCR_SETTINGS; keys as in ocr-config.ts)',
+    )
     .action(async (files: string[], options: OcrCommandOptions) => {
-      const engine = await OcrEngine.open({ modelDir: options.modelDir, device: options.device });
+      const settings = options.settings || process.env.OCR_SETTINGS;
+      const engine = await OcrEngine.open({
+        modelDir: options.modelDir,
+        device: options.device,
+        config: settings ? loadOcrConfigFile(settings) : undefined,
+      });
       let failures = 0;
       for (const file of files) {
         try {

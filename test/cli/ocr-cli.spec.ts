@@ -81,4 +81,13 @@ describe('immich-ai CLI (built)', () => {
     expect(code).toBe(0);
     expect(stdout.trim().split('\n')).toEqual(['便利店收银小票', '矿泉水 2.00', '面包 Bread 6.50', '合计 8.50']);
   });
+
+  it('refuses a settings file with a wrong key before reading anything', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'immich-ai-cli-')), 'settings.json');
+    writeFileSync(path, '{"det": {"boxTresh": 0.6}}');
+    const { code, stdout, stderr } = await run(['ocr', '--settings', path, ocrFixturePath('f01')]);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/unknown key det\.boxTresh/);
+  });
 });

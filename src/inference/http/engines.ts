@@ -1,6 +1,7 @@
 import { ClipEngine, type ClipPart, type ClipPartStatus } from '../clip/clip-engine';
 import type { ClipEncoder } from '../clip/clip-types';
 import { findOcrModelFiles } from '../ocr/model-files';
+import type { OcrConfigOverrides } from '../ocr/ocr-config';
 import { OcrEngine } from '../ocr/ocr-engine';
 import type { OcrReader } from '../ocr/ocr-types';
 import type { Device } from '../onnx/session';
@@ -24,7 +25,7 @@ export interface ClipModel extends ClipEncoder {
  * reader that fills the queue deterministically, say) without touching the HTTP code.
  */
 export interface InferenceEngines {
-  openOcr(options: OpenOptions & { modelDir?: string }): Promise<OcrReader>;
+  openOcr(options: OpenOptions & { modelDir?: string; config?: OcrConfigOverrides }): Promise<OcrReader>;
   /** Cheap: resolves the model and its folder; the halves load on first use (or `load`). */
   openClip(options: OpenOptions & { root: string; modelName: string }): Promise<ClipModel>;
   /** Throws when the OCR files are not there. Loads nothing, so /health can call it often. */

@@ -102,7 +102,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
   ) {
     const common = { device: config.device, threads: config.threads || undefined, maxPixels: config.maxImagePixels };
     this.ocrReader = this.timed('ocr', async () => {
-      const reader = await engines.openOcr({ ...common, modelDir: config.ocrModelDir });
+      const reader = await engines.openOcr({ ...common, modelDir: config.ocrModelDir, config: config.ocrSettings });
       return { value: reader, device: reader.device };
     });
     this.clipEncoder = new Lazy(() =>

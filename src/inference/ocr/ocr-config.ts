@@ -1,6 +1,7 @@
 /**
  * Every OCR threshold in one place, with RapidOCR's defaults (rapidocr/config.yaml) unless noted.
- * The pipeline stages read this; nothing else hard-codes a number.
+ * The pipeline stages read this; nothing else hard-codes a number. Users override any of them with a
+ * JSON settings file (ocr-config-file.ts: `--settings` / OCR_SETTINGS).
  */
 export interface OcrConfig {
   det: {

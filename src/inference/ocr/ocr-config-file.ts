@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { OcrConfigOverrides } from './ocr-config';
+
+const unit = z.number().min(0).max(1);
+const positive = z.number().positive();
+const whole = z.number().int().positive();
+
+/** The same keys as OcrConfig, every one optional; unknown keys are mistakes, so they are refused. */
+const schema = z
+  .object({
+    det: z
+      .object({
+        limitSideLen: whole,
+        maxSideLen: whole,
+        thresh: unit,
+        boxThresh: unit,
+        unclipRatio: positive,
+        maxCandidates: whole,
+        minSize: positive,
+        useDilation: z.boolean(),
+      })
+      .partial()
+      .strict(),
+    cls: z
+      .object({ enabled: z.boolean(), height: whole, width: whole, batchSize: whole, thresh: unit })
+      .partial()
+      .strict(),
+    rec: z.object({ height: whole, minWidth: whole, batchSize: whole, textScoreMin: unit }).partial().strict(),
+    spaces: z
+      .object({ recover: z.boolean(), minGapEm: positive, scriptChangeGapEm: positive, cjkGapEm: positive })
+      .partial()
+      .strict(),
+    verticalRatio: positive,
+  })
+  .partial()
+  .strict();
+
+export class OcrConfigFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OcrConfigFileError';
+  }
+}
+
+/**
+ * Reads OCR threshold overrides from a JSON file, e.g. `{"det": {"boxThresh": 0.6}, "spaces":
+ * {"recover": false}}`. Keys and defaults are those of ocr-config.ts; a wrong key or value is an
+ * error that names it.
+ */
+export function loadOcrConfigFile(path: string): OcrConfigOverrides {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new OcrConfigFileError(`OCR settings file ${path}: ${(error as Error).message}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const key = issue.path.join('.');
+      return issue.code === 'unrecognized_keys'
+        ? `unknown key ${issue.keys.map((k) => (key ? `${key}.${k}` : k)).join(', ')}`
+        : `${key}: ${issue.message}`;
+    });
+    throw new OcrConfigFileError(`OCR settings file ${path}: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
