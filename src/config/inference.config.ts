@@ -44,6 +44,12 @@ export interface InferenceConfig {
   concurrency: number;
   /** QUEUE_SIZE: requests allowed to wait for a slot; beyond that 503 + Retry-After. */
   queueSize: number;
+  /**
+   * OCR_WORKERS: OCR on this many worker threads, each with its own engine (and, unless THREADS is
+   * set, cores / workers onnxruntime threads); 0 = in the main thread. Workers keep the event loop
+   * free during model runs and raise throughput when several requests arrive at once.
+   */
+  ocrWorkers: number;
   /** THREADS: onnxruntime intra-op threads per model run; 0 = onnxruntime's default (all cores). */
   threads: number;
   /** SHUTDOWN_TIMEOUT_MS: how long a graceful shutdown waits for requests in flight. */
@@ -123,6 +129,7 @@ const envSchema = z.object({
   CONCURRENCY: integer(1, 256).optional(),
   QUEUE_SIZE: integer(0, 100_000).default('16'),
   THREADS: integer(0, 1024).default('0'),
+  OCR_WORKERS: integer(0, 64).default('0'),
   SHUTDOWN_TIMEOUT_MS: integer(0).default('30000'),
 });
 
@@ -164,7 +171,9 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     ocrSettings: e.OCR_SETTINGS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
-    concurrency: e.CONCURRENCY ?? defaultConcurrency(),
+    // Each OCR worker runs one image at a time: fewer slots than workers would leave some idle.
+    concurrency: e.CONCURRENCY ?? Math.max(defaultConcurrency(), e.OCR_WORKERS),
+    ocrWorkers: e.OCR_WORKERS,
     queueSize: e.QUEUE_SIZE,
     threads: e.THREADS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

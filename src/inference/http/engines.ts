@@ -3,6 +3,7 @@ import type { ClipEncoder } from '../clip/clip-types';
 import { findOcrModelFiles } from '../ocr/model-files';
 import type { OcrConfigOverrides } from '../ocr/ocr-config';
 import { OcrEngine } from '../ocr/ocr-engine';
+import { OcrWorkerPool } from '../ocr/ocr-worker-pool';
 import type { OcrReader } from '../ocr/ocr-types';
 import type { Device } from '../onnx/session';
 
@@ -25,7 +26,9 @@ export interface ClipModel extends ClipEncoder {
  * reader that fills the queue deterministically, say) without touching the HTTP code.
  */
 export interface InferenceEngines {
-  openOcr(options: OpenOptions & { modelDir?: string; config?: OcrConfigOverrides }): Promise<OcrReader>;
+  openOcr(
+    options: OpenOptions & { modelDir?: string; config?: OcrConfigOverrides; workers?: number },
+  ): Promise<OcrReader>;
   /** Cheap: resolves the model and its folder; the halves load on first use (or `load`). */
   openClip(options: OpenOptions & { root: string; modelName: string }): Promise<ClipModel>;
   /** Throws when the OCR files are not there. Loads nothing, so /health can call it often. */
@@ -33,7 +36,8 @@ export interface InferenceEngines {
 }
 
 export const defaultEngines: InferenceEngines = {
-  openOcr: (options) => OcrEngine.open(options),
+  openOcr: ({ workers, ...options }) =>
+    workers ? OcrWorkerPool.open({ ...options, workers }) : OcrEngine.open(options),
   openClip: (options) => ClipEngine.open(options),
   checkOcr: (modelDir) => {
     findOcrModelFiles(modelDir);

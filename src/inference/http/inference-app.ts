@@ -51,7 +51,8 @@ export async function startInferenceServer(
   const port = (app.getHttpServer().address() as AddressInfo).port;
   new Logger('Inference').log(
     `listening on http://${config.host}:${port} (device ${config.device}, tasks ${config.tasks.join(',')}, ` +
-      `concurrency ${config.concurrency}, queue ${config.queueSize})`,
+      `concurrency ${config.concurrency}, queue ${config.queueSize}, ` +
+      `ocr ${config.ocrWorkers ? `on ${config.ocrWorkers} worker threads` : 'in the main thread'})`,
   );
   return { app, port };
 }

@@ -102,7 +102,12 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
   ) {
     const common = { device: config.device, threads: config.threads || undefined, maxPixels: config.maxImagePixels };
     this.ocrReader = this.timed('ocr', async () => {
-      const reader = await engines.openOcr({ ...common, modelDir: config.ocrModelDir, config: config.ocrSettings });
+      const reader = await engines.openOcr({
+        ...common,
+        modelDir: config.ocrModelDir,
+        config: config.ocrSettings,
+        workers: config.ocrWorkers,
+      });
       return { value: reader, device: reader.device };
     });
     this.clipEncoder = new Lazy(() =>
