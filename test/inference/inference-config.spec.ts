@@ -36,6 +36,7 @@ describe('inference config from the environment', () => {
       CONCURRENCY: '3',
       QUEUE_SIZE: '0',
       THREADS: '4',
+      OCR_WORKERS: '2',
       SHUTDOWN_TIMEOUT_MS: '500',
     });
     expect(config).toEqual({
@@ -52,8 +53,14 @@ describe('inference config from the environment', () => {
       concurrency: 3,
       queueSize: 0,
       threads: 4,
+      ocrWorkers: 2,
       shutdownTimeoutMs: 500,
     });
+  });
+
+  it('gives every OCR worker a slot unless CONCURRENCY says otherwise', () => {
+    expect(loadInferenceConfig({ OCR_WORKERS: '6' }).concurrency).toBe(6);
+    expect(loadInferenceConfig({ OCR_WORKERS: '6', CONCURRENCY: '2' }).concurrency).toBe(2);
   });
 
   it('treats an empty variable as unset', () => {
