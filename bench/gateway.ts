@@ -30,6 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
 import { gatewayConfig, gatewayRoute } from '../src/config/gateway.config';
 import { createGatewayApp } from '../src/gateway/create-gateway-app';
+import { int, intList, parseFlags, percentile } from './support';
 
 interface Options {
   sizes: number[];
@@ -192,11 +193,6 @@ async function load(
   return { latencies, wallMs, errors };
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
 async function runScenario(
   scenario: Scenario,
   upstreamPort: number,
@@ -239,28 +235,23 @@ async function runScenario(
   }
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { sizes: [1, 5], concurrency: [1, 16, 64], requests: 200, json: false };
-  const list = (flag: string, value: string | undefined) =>
-    (value ?? '').split(',').map((v) => {
-      const n = Number(v.trim());
-      if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs integers >= 1, got ${value}`);
-      return n;
-    });
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
-    const value = () => inline ?? argv[++i];
-    if (flag === '--sizes') options.sizes = list(flag, value());
-    else if (flag === '--concurrency') options.concurrency = list(flag, value());
-    else if (flag === '--requests') options.requests = list(flag, value())[0];
-    else if (flag === '--json') options.json = true;
-    else throw new Error(`unknown flag ${flag}`);
-  }
-  return options;
+function parseOptions(argv: string[]): Options {
+  const flags = parseFlags(argv, {
+    sizes: { type: 'string' },
+    concurrency: { type: 'string' },
+    requests: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  return {
+    sizes: intList('--sizes', flags.sizes, 1) ?? [1, 5],
+    concurrency: intList('--concurrency', flags.concurrency, 1) ?? [1, 16, 64],
+    requests: int('--requests', flags.requests, 1) ?? 200,
+    json: flags.json ?? false,
+  };
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const upstream = await start('upstream');
   const bare = await start('bare', [`http://127.0.0.1:${upstream.port}`]);
   const results: Result[] = [];

@@ -38,6 +38,7 @@ import { OcrEngine } from '../src/inference/ocr/ocr-engine';
 import type { OcrReader } from '../src/inference/ocr/ocr-types';
 import { IMMICH_OCR_DEFAULTS } from '../src/shared/wire/immich-ml';
 import { writeTestClipModel } from '../test/support/clip-model-gen';
+import { int, intList, parseFlags, percentile, printUsageAndExit, table } from './support';
 
 interface Options {
   concurrency: number[];
@@ -51,65 +52,31 @@ interface Options {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = {
-    concurrency: [1, 2, 8],
-    ocrRequests: 24,
-    clipRequests: 300,
-    pairs: 24,
-    pathRequests: 200,
-    threads: 0,
-    fixtures: resolve(process.cwd(), 'test/fixtures/ocr'),
-    json: false,
+function parseOptions(argv: string[]): Options {
+  const flags = parseFlags(argv, {
+    concurrency: { type: 'string' },
+    'ocr-requests': { type: 'string' },
+    'clip-requests': { type: 'string' },
+    pairs: { type: 'string' },
+    'path-requests': { type: 'string' },
+    threads: { type: 'string' },
+    'server-concurrency': { type: 'string' },
+    fixtures: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (flags.help) printUsageAndExit(__filename);
+  return {
+    concurrency: intList('--concurrency', flags.concurrency, 1) ?? [1, 2, 8],
+    ocrRequests: int('--ocr-requests', flags['ocr-requests'], 1) ?? 24,
+    clipRequests: int('--clip-requests', flags['clip-requests'], 1) ?? 300,
+    pairs: int('--pairs', flags.pairs, 1) ?? 24,
+    pathRequests: int('--path-requests', flags['path-requests'], 1) ?? 200,
+    threads: int('--threads', flags.threads, 0) ?? 0,
+    serverConcurrency: int('--server-concurrency', flags['server-concurrency'], 1),
+    fixtures: flags.fixtures !== undefined ? resolve(flags.fixtures) : resolve(process.cwd(), 'test/fixtures/ocr'),
+    json: flags.json ?? false,
   };
-  const int = (flag: string, value: string | undefined, min: number) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got ${value}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].includes('=') ? argv[i].split(/=(.*)/s, 2) : [argv[i], undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--concurrency':
-        options.concurrency = value()
-          .split(',')
-          .map((v) => int(flag, v.trim(), 1));
-        break;
-      case '--ocr-requests':
-        options.ocrRequests = int(flag, value(), 1);
-        break;
-      case '--clip-requests':
-        options.clipRequests = int(flag, value(), 1);
-        break;
-      case '--pairs':
-        options.pairs = int(flag, value(), 1);
-        break;
-      case '--path-requests':
-        options.pathRequests = int(flag, value(), 1);
-        break;
-      case '--threads':
-        options.threads = int(flag, value(), 0);
-        break;
-      case '--server-concurrency':
-        options.serverConcurrency = int(flag, value(), 1);
-        break;
-      case '--fixtures':
-        options.fixtures = resolve(value());
-        break;
-      case '--json':
-        options.json = true;
-        break;
-      case '--help':
-      case '-h':
-        process.stdout.write((/\/\*\*[\s\S]*?\*\//.exec(readFileSync(__filename, 'utf8'))?.[0] ?? '') + '\n');
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag ${argv[i]} (try --help)`);
-    }
-  }
-  return options;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,12 +131,6 @@ interface LevelResult {
   rps: number;
   p50: number;
   p95: number;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
 }
 
 /** `requests` requests through `concurrency` clients pulling from one counter; wall time gives rps. */
@@ -292,7 +253,7 @@ async function servicePathOnly(images: Buffer[], requests: number): Promise<{ p5
 // ---------------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   const ocrImages = readdirSync(options.fixtures)
@@ -365,7 +326,7 @@ async function main(): Promise<void> {
       `\nPOST /predict on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ` +
         `service CONCURRENCY=${machine.serviceConcurrency}, onnxruntime threads: ${machine.threads}\n\n`,
     );
-    process.stdout.write(table(['task', 'clients', 'requests', 'req/s', 'p50 ms', 'p95 ms'], rows) + '\n\n');
+    process.stdout.write(table(['task', 'clients', 'requests', 'req/s', 'p50 ms', 'p95 ms'], rows, 2) + '\n\n');
     const verdict = share.share < 0.1 ? 'under' : 'OVER';
     process.stdout.write(
       `OCR, 1 client, ${share.pairs} requests each alternated with a direct engine call:\n` +
@@ -383,13 +344,6 @@ async function main(): Promise<void> {
     await app.close();
     await rm(clipRoot, { recursive: true, force: true });
   }
-}
-
-function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 main().catch((error: unknown) => {

@@ -39,6 +39,7 @@ import sharp from 'sharp';
 import { findOcrModelFiles } from '../src/inference/ocr/model-files';
 import { OcrEngine } from '../src/inference/ocr/ocr-engine';
 import { characterErrorRate, withoutSpaces } from '../test/support/cer';
+import { int, median, parseFlags, percentile, printUsageAndExit, round, table } from './support';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -57,74 +58,45 @@ interface Options {
   json: boolean;
 }
 
-function parseArgs(argv: string[]): Options {
-  const opts: Options = {
-    passes: 3,
-    warmup: 2,
-    only: [...ENGINES],
-    tpImages: 16,
-    throughput: true,
-    soak: 1000,
-    fixtures: resolve(process.cwd(), 'test/fixtures/ocr'),
-    json: false,
-  };
-  const int = (flag: string, v: string | undefined, min: number) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got ${v}`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const value = () => inline ?? argv[++i];
-    switch (flag) {
-      case '--passes':
-        opts.passes = int(flag, value(), 1);
-        break;
-      case '--warmup':
-        opts.warmup = int(flag, value(), 0);
-        break;
-      case '--tp-images':
-        opts.tpImages = int(flag, value(), 1);
-        break;
-      case '--soak':
-        opts.soak = int(flag, value(), 0);
-        break;
-      case '--no-throughput':
-        opts.throughput = false;
-        break;
-      case '--fixtures':
-        opts.fixtures = resolve(value());
-        break;
-      case '--json':
-        opts.json = true;
-        break;
-      case '--only': {
-        const names = value()
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean);
-        for (const n of names) {
-          if (!(ENGINES as readonly string[]).includes(n))
-            throw new Error(`--only: unknown engine ${n} (${ENGINES.join(', ')})`);
-        }
-        opts.only = names as EngineName[];
-        break;
-      }
-      case '--help':
-      case '-h':
-        process.stdout.write((/\/\*\*[\s\S]*?\*\//.exec(readFileSync(__filename, 'utf8'))?.[0] ?? '') + '\n');
-        process.exit(0);
-        break;
-      default:
-        throw new Error(`unknown flag ${a} (try --help)`);
+function parseOptions(argv: string[]): Options {
+  const flags = parseFlags(argv, {
+    passes: { type: 'string' },
+    warmup: { type: 'string' },
+    only: { type: 'string' },
+    'tp-images': { type: 'string' },
+    'no-throughput': { type: 'boolean' },
+    soak: { type: 'string' },
+    fixtures: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (flags.help) printUsageAndExit(__filename);
+  let only: EngineName[] = [...ENGINES];
+  if (flags.only !== undefined) {
+    const names = flags.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    for (const n of names) {
+      if (!(ENGINES as readonly string[]).includes(n))
+        throw new Error(`--only: unknown engine ${n} (${ENGINES.join(', ')})`);
     }
+    only = names as EngineName[];
   }
-  return opts;
+  return {
+    passes: int('--passes', flags.passes, 1) ?? 3,
+    warmup: int('--warmup', flags.warmup, 0) ?? 2,
+    only,
+    tpImages: int('--tp-images', flags['tp-images'], 1) ?? 16,
+    throughput: !flags['no-throughput'],
+    soak: int('--soak', flags.soak, 0) ?? 1000,
+    fixtures: flags.fixtures !== undefined ? resolve(flags.fixtures) : resolve(process.cwd(), 'test/fixtures/ocr'),
+    json: flags.json ?? false,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fixtures, statistics
+// Fixtures
 
 interface Fixture {
   name: string;
@@ -158,20 +130,7 @@ async function loadFixtures(dir: string): Promise<Fixture[]> {
 
 const is1440 = (f: { width: number; height: number }) => f.width === 1440 && f.height === 1080;
 
-/** Nearest-rank percentile (p in 0..100) of unsorted values. */
-function percentile(values: number[], p: number): number {
-  if (!values.length) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  if (p === 50) {
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-  }
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-const median = (v: number[]) => percentile(v, 50);
 const mb = (bytes: number) => bytes / 1024 / 1024;
-const round = (v: number, d = 1) => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : v);
 const log = (msg: string) => process.stderr.write(`[bench/ocr ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 // ---------------------------------------------------------------------------------------------
@@ -816,17 +775,6 @@ interface Report {
   errors: { engine: string; phase: string; error: string }[];
 }
 
-function pad(s: string, n: number, right = false) {
-  // CJK-unaware on purpose: tables hold ASCII only
-  return right ? s.padStart(n) : s.padEnd(n);
-}
-
-function table(head: string[], rows: string[][], rightFrom = 1): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i], i >= rightFrom)).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
 const f1 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(1));
 const f2 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(2));
 
@@ -1052,7 +1000,7 @@ function printReport(r: Report): void {
 // Main
 
 async function main(): Promise<void> {
-  const opts = parseArgs(process.argv.slice(2));
+  const opts = parseOptions(process.argv.slice(2));
   const t0 = performance.now();
   const gc = typeof (globalThis as { gc?: unknown }).gc === 'function';
   const fixtures = await loadFixtures(opts.fixtures);
