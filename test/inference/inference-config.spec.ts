@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { InferenceConfigError, loadInferenceConfig } from '../../src/config/inference.config';
 
 describe('inference config from the environment', () => {
@@ -16,8 +17,9 @@ describe('inference config from the environment', () => {
       maxImagePixels: 100_000_000,
       queueSize: 16,
       threads: 0,
+      ocrWorkers: Math.min(2, availableParallelism()),
     });
-    expect(config.concurrency).toBeGreaterThanOrEqual(1);
+    expect(config.concurrency).toBeGreaterThanOrEqual(config.ocrWorkers);
   });
 
   it('reads every variable', () => {
