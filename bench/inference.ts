@@ -306,7 +306,8 @@ async function main(): Promise<void> {
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       node: process.version,
       serviceConcurrency: config.concurrency,
-      threads: config.threads || 'all cores',
+      threads: config.threads || (config.ocrWorkers ? 'cores / OCR workers' : 'all cores'),
+      ocrWorkers: config.ocrWorkers,
     };
     if (options.json) {
       process.stdout.write(
@@ -324,7 +325,7 @@ async function main(): Promise<void> {
     ]);
     process.stdout.write(
       `\nPOST /predict on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ` +
-        `service CONCURRENCY=${machine.serviceConcurrency}, onnxruntime threads: ${machine.threads}\n\n`,
+        `service CONCURRENCY=${machine.serviceConcurrency}, OCR_WORKERS=${machine.ocrWorkers}, onnxruntime threads: ${machine.threads}\n\n`,
     );
     process.stdout.write(table(['task', 'clients', 'requests', 'req/s', 'p50 ms', 'p95 ms'], rows, 2) + '\n\n');
     const verdict = share.share < 0.1 ? 'under' : 'OVER';
