@@ -7,6 +7,12 @@ import { ocrCommand } from './cli/ocr-command';
 import { serveGatewayCommand } from './cli/serve-gateway';
 import { serveInferenceCommand } from './cli/serve-inference';
 
+// `immich-ai ocr *.jpg | head`: the reader went away, so stop quietly like any Unix tool.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command('immich-ai')
   .description('AI for Immich: Chinese + English OCR, Chinese-CLIP search, and the services that serve them')
   .showHelpAfterError()
