@@ -39,4 +39,15 @@ describe('inference service with OCR on worker threads', () => {
     // event loop); on workers it only waits for its share of the two cores.
     expect(pingWorst).toBeLessThan(250);
   });
+
+  it('answers 503 naming the folder when the OCR models are missing', async () => {
+    const broken = await startApp({ tasks: ['ocr'], ocrWorkers: 2, ocrModelDir: '/nonexistent/ocr-models' });
+    try {
+      const res = await predict(broken.url, immichForm(immichEntries.ocr(), { image: ocrFixture('f01') }));
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: string }).error).toMatch(/\/nonexistent\/ocr-models does not exist/);
+    } finally {
+      await broken.close();
+    }
+  });
 });

@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { ImageErrorKind, ImageInputError } from '../../shared/image/decode';
 import type { Device } from '../onnx/session';
+import { findOcrModelFiles } from './model-files';
 import type { OcrEngineOptions } from './ocr-engine';
 import type { OcrOutput, OcrReader, OcrRunOptions } from './ocr-types';
 
@@ -51,6 +52,8 @@ export class OcrWorkerPool implements OcrReader {
   ) {}
 
   static async open(options: OcrWorkerPoolOptions): Promise<OcrWorkerPool> {
+    // Missing model files are the common failure: say so with the typed error before starting threads.
+    findOcrModelFiles(options.modelDir);
     const script = options.workerScript ?? defaultWorkerScript();
     const threads = options.threads || Math.max(1, Math.floor(availableParallelism() / options.workers));
     const engineOptions = { ...options, threads };
