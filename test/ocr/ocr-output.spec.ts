@@ -39,6 +39,18 @@ describe('OCR engine output and inputs', () => {
     expect(Math.max(...small.lines.flatMap((l) => l.box.filter((_, i) => i % 2 === 0)))).toBeLessThan(800);
   });
 
+  it('reads a 48 MP photo from a smaller decode and still reports boxes in its own pixels', async () => {
+    const photo = await sharp(ocrFixture('f03')).resize(8000, 6000).jpeg({ quality: 90 }).toBuffer();
+    const [big, small] = [await engine.read(photo), await engine.read(ocrFixture('f03'))];
+    expect([big.width, big.height]).toEqual([8000, 6000]);
+    // Same lines (a recovered space can differ: the crops are resampled from another size).
+    expect(big.lines.map((l) => withoutSpaces(l.text))).toEqual(small.lines.map((l) => withoutSpaces(l.text)));
+    const factor = 8000 / 1440;
+    big.lines.forEach((line, i) =>
+      line.box.forEach((v, k) => expect(Math.abs(v - small.lines[i].box[k] * factor)).toBeLessThan(6 * factor)),
+    );
+  });
+
   it('applies EXIF orientation before reading', async () => {
     // Pixels stored turned 90 degrees counter-clockwise, with EXIF orientation 6 saying "turn me back".
     const stored = await sharp(ocrFixture('f07')).rotate(-90).jpeg().withMetadata({ orientation: 6 }).toBuffer();

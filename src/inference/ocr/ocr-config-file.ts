@@ -32,6 +32,7 @@ const schema = z
       .partial()
       .strict(),
     verticalRatio: positive,
+    cropSourceFactor: positive,
   })
   .partial()
   .strict();

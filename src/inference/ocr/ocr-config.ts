@@ -60,6 +60,13 @@ export interface OcrConfig {
   };
   /** Crops with height/width at or above this are vertical text: turned 90 degrees before recognition. */
   verticalRatio: number;
+  /**
+   * Crops are cut from the photo decoded with its short side at most this many times the detector's
+   * (2208 px at 736) when the photo is over twice that: a 48-50 MP photo then decodes at a
+   * fraction of the cost (libjpeg shrink-on-load), and text the detector can find is still 18+ px
+   * tall. Smaller photos are decoded at full size. Ours.
+   */
+  cropSourceFactor: number;
 }
 
 export const DEFAULT_OCR_CONFIG: OcrConfig = {
@@ -77,6 +84,7 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
   rec: { height: 48, minWidth: 320, batchSize: 6, textScoreMin: 0.5 },
   spaces: { recover: true, minGapEm: 0.26, scriptChangeGapEm: 0.15, cjkGapEm: 0.3 },
   verticalRatio: 1.5,
+  cropSourceFactor: 3,
 };
 
 export type OcrConfigOverrides = {
@@ -90,5 +98,6 @@ export function mergeOcrConfig(base: OcrConfig, overrides: OcrConfigOverrides = 
     rec: { ...base.rec, ...overrides.rec },
     spaces: { ...base.spaces, ...overrides.spaces },
     verticalRatio: overrides.verticalRatio ?? base.verticalRatio,
+    cropSourceFactor: overrides.cropSourceFactor ?? base.cropSourceFactor,
   };
 }

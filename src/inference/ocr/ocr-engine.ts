@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MAX_PIXELS, normalisedPipeline, readImageInfo, toRgb } from '../../shared/image/decode';
+import { DEFAULT_MAX_PIXELS, ImageInfo, normalisedPipeline, readImageInfo, toRgb } from '../../shared/image/decode';
 import { Device, openSession, ort } from '../onnx/session';
 import { classifyAngles } from './classification/angle-classifier';
 import { Crop, cropFor } from './crop-sampler';
@@ -66,8 +66,8 @@ export class OcrEngine implements OcrReader {
       rec: { ...(options.textScoreMin !== undefined && { textScoreMin: options.textScoreMin }) },
     });
     const t0 = performance.now();
-    await readImageInfo(input, this.maxPixels);
-    const image = await toRgb(normalisedPipeline(input, this.maxPixels));
+    const info = await readImageInfo(input, this.maxPixels);
+    const image = await toRgb(this.sourcePipeline(input, info, cfg));
     const t1 = performance.now();
 
     const det = await detectorInput(image, cfg.det, this.detBuffers.pop());
@@ -85,18 +85,37 @@ export class OcrEngine implements OcrReader {
     const texts = crops.length ? await recognize(this.rec, this.charset, image, crops, cfg) : [];
     const t4 = performance.now();
 
+    // Boxes were found on the decoded copy; report them in pixels of the photo itself.
+    const sx = info.width / image.width;
+    const sy = info.height / image.height;
     const lines: OcrLine[] = [];
     boxes.forEach((box, i) => {
       const { text, score } = texts[i];
       if (!text || score < cfg.rec.textScoreMin) return;
-      lines.push({ text, score, boxScore: box.score, box: box.points.flat() as Quad });
+      const quad = box.points.flatMap(([x, y]) => [
+        Math.min(info.width - 1, Math.round(x * sx)),
+        Math.min(info.height - 1, Math.round(y * sy)),
+      ]);
+      lines.push({ text, score, boxScore: box.score, box: quad as Quad });
     });
     return {
-      width: image.width,
-      height: image.height,
+      width: info.width,
+      height: info.height,
       lines,
       timings: { decodeMs: t1 - t0, detectMs: t2 - t1, classifyMs: t3 - t2, recogniseMs: t4 - t3, totalMs: t4 - t0 },
     };
+  }
+
+  /** Full size, or shrunk while decoding when the photo is far larger than the crops need (cropSourceFactor). */
+  private sourcePipeline(input: Buffer, info: ImageInfo, cfg: OcrConfig) {
+    const pipeline = normalisedPipeline(input, this.maxPixels);
+    const maxShort = cfg.det.limitSideLen * cfg.cropSourceFactor;
+    const scale = maxShort / Math.min(info.width, info.height);
+    // Below half size libjpeg decodes straight to a smaller scale; above it, shrinking costs more than it saves.
+    if (scale > 0.5) return pipeline;
+    return pipeline.resize(Math.max(1, Math.round(info.width * scale)), Math.max(1, Math.round(info.height * scale)), {
+      fit: 'fill',
+    });
   }
 
   async close(): Promise<void> {
