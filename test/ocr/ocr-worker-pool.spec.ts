@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ImageInputError } from '../../src/shared/image/decode';
 import { OcrEngine } from '../../src/inference/ocr/ocr-engine';
 import { OcrWorkerPool } from '../../src/inference/ocr/ocr-worker-pool';
@@ -59,14 +62,34 @@ describe('OCR on worker threads', () => {
   });
 
   it('fails the read of a worker that dies and replaces the worker', async () => {
-    const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
-    const reading = pool.read(ocrFixture('f02'));
-    await slots[0].worker.terminate();
-    const results = await Promise.allSettled([reading]);
-    // The read either finished on the other worker or failed with a clear message; never hangs.
-    if (results[0].status === 'rejected') expect(String(results[0].reason)).toMatch(/OCR worker stopped/);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await Promise.all([texts(pool, 'f04'), texts(pool, 'f08')])).toHaveLength(2);
-    expect(slots).toHaveLength(2);
+    // A stand-in worker that is ready at once and dies on its first image (as an out-of-memory
+    // worker would); terminating a real one inside a model run would abort the whole process.
+    const script = join(mkdtempSync(join(tmpdir(), 'ocr-worker-')), 'dies.js');
+    writeFileSync(
+      script,
+      "const { parentPort } = require('node:worker_threads');" +
+        "parentPort.postMessage({ type: 'ready', device: 'cpu' });" +
+        'parentPort.on("message", () => process.exit(3));',
+    );
+    const dying = await OcrWorkerPool.open({ workers: 2, workerScript: script });
+    try {
+      await expect(dying.read(ocrFixture('f01'))).rejects.toThrow(/OCR worker stopped unexpectedly \(exit code 3\)/);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((dying as unknown as { slots: unknown[] }).slots).toHaveLength(2);
+      await expect(dying.read(ocrFixture('f01'))).rejects.toThrow(/exit code 3/); // the replacement serves
+    } finally {
+      await dying.close();
+    }
+  });
+
+  it('on close lets running reads finish, fails the waiting ones, and never kills a model run', async () => {
+    const closing = await OcrWorkerPool.open({ workers: 2 });
+    const settled = Promise.allSettled(['f01', 'f02', 'f03', 'f07'].map((name) => closing.read(ocrFixture(name))));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // both workers are inside a model run now
+    await closing.close();
+    const outcomes = await settled;
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toMatch(/closed/);
+    await expect(closing.read(ocrFixture('f01'))).rejects.toThrow(/closed/);
   });
 });

@@ -30,6 +30,8 @@ export interface OcrWorkerPoolOptions extends OcrEngineOptions {
 interface Slot {
   worker: Worker;
   job?: { id: number; resolve: (output: OcrOutput) => void; reject: (error: Error) => void };
+  /** Set by close() while a read is running: called when it ends. */
+  whenIdle?: () => void;
 }
 
 /**
@@ -85,10 +87,20 @@ export class OcrWorkerPool implements OcrReader {
     });
   }
 
+  /**
+   * Fails the reads still waiting, lets the running ones finish, then stops the threads. A worker
+   * must not be terminated inside a model run: onnxruntime aborts the whole process.
+   */
   async close(): Promise<void> {
     this.closed = true;
     for (const { job } of this.waiting.splice(0)) job.reject(new Error('OCR worker pool is closed'));
-    await Promise.all(this.slots.splice(0).map((slot) => slot.worker.terminate()));
+    const slots = this.slots.splice(0);
+    await Promise.all(
+      slots.map(async (slot) => {
+        if (slot.job) await new Promise<void>((resolve) => (slot.whenIdle = resolve));
+        await slot.worker.terminate();
+      }),
+    );
   }
 
   private dispatch(slot: Slot, request: WorkerRequest, job: NonNullable<Slot['job']>): void {
@@ -107,10 +119,12 @@ export class OcrWorkerPool implements OcrReader {
         if (reply.type === 'result') job.resolve(reply.output);
         else job.reject(reply.kind ? new ImageInputError(reply.kind, reply.message) : new Error(reply.message));
       }
+      if (slot.whenIdle) return slot.whenIdle();
       const next = this.waiting.shift();
       if (next) this.dispatch(slot, next.request, next.job);
     });
     worker.once('exit', (code) => {
+      slot.whenIdle?.();
       const index = this.slots.indexOf(slot);
       if (index >= 0) this.slots.splice(index, 1);
       slot.job?.reject(new Error(`OCR worker stopped unexpectedly (exit code ${code})`));
