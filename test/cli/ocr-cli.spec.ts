@@ -79,7 +79,7 @@ describe('immich-ai CLI (built)', () => {
   it('prints plain text in reading order without --json', async () => {
     const { code, stdout } = await run(['ocr', ocrFixturePath('f03')]);
     expect(code).toBe(0);
-    expect(stdout.trim().split('\n')).toEqual(['便利店收银小票', '矿泉水 2.00', '面包 Bread 6.50', '合计 8.50']);
+    expect(stdout.trim().split('\n')).toEqual(['便利店 收银小票', '矿泉水 2.00', '面包 Bread 6.50', '合计 8.50']);
   });
 
   it('refuses a settings file with a wrong key before reading anything', async () => {

@@ -4,9 +4,9 @@ import { DEFAULT_OCR_CONFIG } from '../../src/inference/ocr/ocr-config';
 const charset = ['blank', 'a', 'b', 'c', '中', '文', 'X', 'Y', '1', ' '];
 const spaces = DEFAULT_OCR_CONFIG.spaces;
 
-/** One-hot probabilities (0.9 on the class) for a sequence of class indices per time step. */
+/** Near one-hot probabilities (0.9 on the class) for a sequence of class indices per time step. */
 function steps(sequence: (number | string)[]): Float32Array {
-  const probs = new Float32Array(sequence.length * charset.length).fill(0.01);
+  const probs = new Float32Array(sequence.length * charset.length).fill(0.0001);
   sequence.forEach((s, t) => {
     const c = typeof s === 'number' ? s : charset.indexOf(s);
     probs[t * charset.length + c] = 0.9;
@@ -43,5 +43,17 @@ describe('CTC greedy decoding', () => {
 
   it('does not double a space the model already predicted', () => {
     expect(decode(['a', 0, 0, 'b', 0, ' ', 0, 0, 0, 'c', 0, 0, 'a']).text).toBe('ab ca');
+  });
+
+  it('puts back a space the model gave some probability to but did not choose, also between Chinese', () => {
+    const seq = ['中', 0, 0, 0, 0, '文', 0, 0, 0, 0, '中', 0, 0, 0, 0, '文'];
+    const probs = steps(seq);
+    const space = charset.indexOf(' ');
+    probs[7 * charset.length + space] = 0.03; // between the first 文 and the second 中
+    probs[2 * charset.length + space] = 0.001; // noise-level between 中 and 文
+    expect(ctcDecode(probs, 0, seq.length, charset.length, charset, spaces).text).toBe('中文 中文');
+    expect(ctcDecode(probs, 0, seq.length, charset.length, charset, { ...spaces, recover: false }).text).toBe(
+      '中文中文',
+    );
   });
 });

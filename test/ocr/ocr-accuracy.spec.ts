@@ -40,6 +40,13 @@ describe('OCR accuracy on the rendered fixture photos', () => {
     expect(results.f06).toContain('订单编号 20240506123');
   });
 
+  it('puts back spaces between Chinese words where the model saw one', () => {
+    expect(results.f02).toContain('火锅店 营业中');
+    expect(results.f02).toContain('地址 成都市锦江区春熙路');
+    expect(results.f08).toContain('杭州西湖 断桥残雪');
+    expect(results.f01).toContain('上海市浦东新区'); // and nowhere else
+  });
+
   it('reads the upside-down line', () => {
     expect(results.f05).toContain('倒置的一行 Upside');
   });

@@ -28,7 +28,7 @@ const schema = z
       .strict(),
     rec: z.object({ height: whole, minWidth: whole, batchSize: whole, textScoreMin: unit }).partial().strict(),
     spaces: z
-      .object({ recover: z.boolean(), minGapEm: positive, scriptChangeGapEm: positive, cjkGapEm: positive })
+      .object({ recover: z.boolean(), minGapEm: positive, scriptChangeGapEm: positive, minSpaceProb: unit })
       .partial()
       .strict(),
     verticalRatio: positive,

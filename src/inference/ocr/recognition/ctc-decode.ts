@@ -9,8 +9,10 @@ export interface DecodedText {
  * Greedy CTC decoding of one sequence: argmax per time step, merge repeats, drop the blank (0).
  * The score is the mean of the kept steps' maxima (RapidOCR's CTCLabelDecode).
  *
- * PP-OCR often drops the space between words. The time step where each character peaks tells
- * where it sits on the line, so an unusually wide step between two characters is put back as a space.
+ * PP-OCR often drops the space between words. Two signals put it back: the model's own
+ * probability of a space between two characters (high enough to mean something, too low to win
+ * the argmax), and, for Latin and digits, a step between two characters wider than the line's
+ * letter spacing.
  */
 export function ctcDecode(
   probs: Float32Array,
@@ -49,7 +51,18 @@ export function ctcDecode(
   }
   if (prev !== 0) centers[centers.length - 1] = (runStart + steps - 1) / 2;
   if (chars.length === 0) return { text: '', score: 0 };
-  const text = spaces.recover ? withRecoveredSpaces(chars, centers, spaces) : chars.join('');
+  if (!spaces.recover) return { text: chars.join('').trim(), score: scoreSum / chars.length };
+  const spaceClass = charset.lastIndexOf(' ');
+  // Highest space probability from one character's centre to the next's.
+  const spaceBefore = chars.map((_, i) => {
+    let max = 0;
+    if (i === 0 || spaceClass < 0) return max;
+    for (let t = Math.ceil(centers[i - 1]); t <= Math.floor(centers[i]); t++) {
+      max = Math.max(max, probs[offset + t * classes + spaceClass]);
+    }
+    return max;
+  });
+  const text = withRecoveredSpaces(chars, centers, spaceBefore, spaces);
   return { text: text.trim(), score: scoreSum / chars.length };
 }
 
@@ -65,7 +78,12 @@ export function advanceEm(ch: string): number {
   return 0.55;
 }
 
-function withRecoveredSpaces(chars: string[], centers: number[], spaces: OcrConfig['spaces']): string {
+function withRecoveredSpaces(
+  chars: string[],
+  centers: number[],
+  spaceBefore: number[],
+  spaces: OcrConfig['spaces'],
+): string {
   if (chars.length < 2) return chars.join('');
   // The line's em in time steps: the median of observed pitch over expected pitch. Most pairs
   // are not separated by a space, so the median is the plain letter spacing.
@@ -81,12 +99,15 @@ function withRecoveredSpaces(chars: string[], centers: number[], spaces: OcrConf
   for (let i = 1; i < chars.length; i++) {
     const a = chars[i - 1];
     const b = chars[i];
-    const cjkA = isCjk(a);
-    const cjkB = isCjk(b);
     if (a !== ' ' && b !== ' ') {
+      const cjkA = isCjk(a);
+      const cjkB = isCjk(b);
       const expected = ((advanceEm(a) + advanceEm(b)) / 2) * em;
-      const threshold = cjkA && cjkB ? spaces.cjkGapEm : cjkA !== cjkB ? spaces.scriptChangeGapEm : spaces.minGapEm;
-      if (centers[i] - centers[i - 1] - expected > threshold * em) out += ' ';
+      const threshold = cjkA !== cjkB ? spaces.scriptChangeGapEm : spaces.minGapEm;
+      // Between two Chinese characters letter spacing is already 0 or 0.2 em after quantisation to
+      // time steps, as wide as a space: only the model's own space probability is trusted there.
+      const byGap = !(cjkA && cjkB) && centers[i] - centers[i - 1] - expected > threshold * em;
+      if (byGap || spaceBefore[i] >= spaces.minSpaceProb) out += ' ';
     }
     out += b;
   }
