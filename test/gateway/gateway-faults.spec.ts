@@ -11,14 +11,8 @@ import {
   startServer,
   waitFor,
 } from './support/servers';
+import { CLIP_VISUAL, FACE_ENTRIES } from '../support/immich-entries';
 
-const FACE_ENTRIES = {
-  'facial-recognition': {
-    detection: { modelName: 'buffalo_l', options: { minScore: 0.7 } },
-    recognition: { modelName: 'buffalo_l' },
-  },
-};
-const CLIP_VISUAL = { clip: { visual: { modelName: 'ViT-B-16__openai' } } };
 const FACE_ANSWER = { 'facial-recognition': [], imageHeight: 48, imageWidth: 64 };
 
 const errorOf = (body: unknown) => (body as { error: string }).error;

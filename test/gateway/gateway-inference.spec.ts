@@ -10,6 +10,7 @@ import { ClipVisualResponse, OcrResponse } from '../../src/shared/wire/immich-ml
 import { writeTestClipModel } from '../support/clip-model-gen';
 import { ocrFixture } from '../support/fixtures';
 import { GatewayUnderTest, TestServer, json, predict, startGateway, startServer } from './support/servers';
+import { CLIP_TEXTUAL, CLIP_VISUAL, OCR_ENTRIES as OCR } from '../support/immich-entries';
 
 /**
  * The gateway in front of the real inference service (real OCR models, the generated cn-clip test
@@ -18,14 +19,6 @@ import { GatewayUnderTest, TestServer, json, predict, startGateway, startServer 
  */
 
 const API_KEY = 'gateway-test-key';
-const CLIP_VISUAL = { clip: { visual: { modelName: 'ViT-B-16__openai' } } };
-const CLIP_TEXTUAL = { clip: { textual: { modelName: 'ViT-B-16__openai', options: { language: 'zh-CN' } } } };
-const OCR = {
-  ocr: {
-    detection: { modelName: 'PP-OCRv5_mobile', options: { minScore: 0.5, maxResolution: 736 } },
-    recognition: { modelName: 'PP-OCRv5_mobile', options: { minScore: 0.8 } },
-  },
-};
 const OCR_FIXTURES = ['f01', 'f03'];
 
 describe('gateway in front of the real inference service', () => {

@@ -12,6 +12,7 @@ import {
   startServer,
   waitFor,
 } from './support/servers';
+import { CLIP_TEXTUAL, CLIP_VISUAL, FACE_ENTRIES } from '../support/immich-entries';
 
 const API_KEY = 'mt_photos_ai_extra';
 const OCR_ENTRIES = (detection = 0.5, recognition = 0.8) => ({
@@ -20,14 +21,6 @@ const OCR_ENTRIES = (detection = 0.5, recognition = 0.8) => ({
     recognition: { modelName: 'PP-OCRv5_mobile', options: { minScore: recognition } },
   },
 });
-const CLIP_VISUAL = { clip: { visual: { modelName: 'ViT-B-16__openai' } } };
-const CLIP_TEXTUAL = { clip: { textual: { modelName: 'ViT-B-16__openai', options: { language: 'zh-CN' } } } };
-const FACE_ENTRIES = {
-  'facial-recognition': {
-    detection: { modelName: 'buffalo_l', options: { minScore: 0.7 } },
-    recognition: { modelName: 'buffalo_l' },
-  },
-};
 
 /** What an MT-Photos server (the original Python one) answers: strings everywhere, pixels, 2 decimals. */
 const MT_OCR: MtOcrResponse = {

@@ -11,21 +11,7 @@ import {
   startGateway,
   startServer,
 } from './support/servers';
-
-const FACE_ENTRIES = {
-  'facial-recognition': {
-    detection: { modelName: 'buffalo_l', options: { minScore: 0.7 } },
-    recognition: { modelName: 'buffalo_l' },
-  },
-};
-const CLIP_VISUAL = { clip: { visual: { modelName: 'ViT-B-16__openai' } } };
-const CLIP_TEXTUAL = { clip: { textual: { modelName: 'ViT-B-16__openai', options: { language: 'zh-CN' } } } };
-const OCR_ENTRIES = {
-  ocr: {
-    detection: { modelName: 'PP-OCRv5_mobile', options: { minScore: 0.5, maxResolution: 736 } },
-    recognition: { modelName: 'PP-OCRv5_mobile', options: { minScore: 0.8 } },
-  },
-};
+import { CLIP_TEXTUAL, CLIP_VISUAL, FACE_ENTRIES, OCR_ENTRIES } from '../support/immich-entries';
 
 /** What stock Immich ML answers for a face request, byte for byte (orjson: no spaces). */
 const FACE_ANSWER =

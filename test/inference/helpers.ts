@@ -43,22 +43,7 @@ export async function emptyDir() {
 
 export const API_KEY = 'test-api-key';
 
-/**
- * The `entries` Immich v2.4.1 builds (server/src/repositories/machine-learning.repository.ts:
- * encodeImage, encodeText, ocr), with its default settings.
- */
-export const immichEntries = {
-  clipVisual: (modelName = 'ViT-B-16__openai') => ({ clip: { visual: { modelName } } }),
-  clipTextual: (modelName = 'ViT-B-16__openai', options: { language?: string } = { language: 'zh-CN' }) => ({
-    clip: { textual: { modelName, options } },
-  }),
-  ocr: (modelName = 'PP-OCRv5_mobile', minDetectionScore = 0.5, minRecognitionScore = 0.8, maxResolution = 736) => ({
-    ocr: {
-      detection: { modelName, options: { minScore: minDetectionScore, maxResolution } },
-      recognition: { modelName, options: { minScore: minRecognitionScore } },
-    },
-  }),
-};
+export { immichEntries } from '../support/immich-entries';
 
 /** The body Immich's getFormData() sends: `entries`, then a nameless Blob `image` or a `text` field. */
 export function immichForm(entries: object, payload: { image: Buffer } | { text: string }): FormData {
