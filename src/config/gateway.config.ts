@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import { z } from 'zod';
+import { envBoolean, envInteger } from './env-values';
 
 /**
  * Everything `immich-ai serve gateway` reads, in one place: environment variables, and optionally a
@@ -111,23 +112,6 @@ const protocol = z
 const millis = (min: number) => z.number().int().min(min).max(86_400_000);
 
 // ---- environment ---------------------------------------------------------------------------------
-
-const envInteger = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'expected a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-const envBoolean = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((value) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(value), {
-    message: 'expected true or false',
-  })
-  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 
 const urlList = z
   .string()

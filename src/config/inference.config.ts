@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { envBoolean, envInteger } from './env-values';
 import { resolveClipModel } from '../inference/clip/clip-models';
 import { loadOcrConfigFile } from '../inference/ocr/ocr-config-file';
 import type { OcrConfigOverrides } from '../inference/ocr/ocr-config';
@@ -56,23 +57,6 @@ export interface InferenceConfig {
   shutdownTimeoutMs: number;
 }
 
-const integer = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'expected a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max));
-
-const boolean = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((value) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(value), {
-    message: 'expected true or false',
-  })
-  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
-
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
 
 const tasks = z
@@ -97,7 +81,7 @@ const defaultConcurrency = () => Math.max(1, Math.floor(availableParallelism() /
 const defaultOcrWorkers = () => Math.min(2, availableParallelism());
 
 const envSchema = z.object({
-  HTTP_PORT: integer(0, 65_535).default('8060'),
+  HTTP_PORT: envInteger(0, 65_535).default('8060'),
   HTTP_HOST: nonEmpty.default('0.0.0.0'),
   DEVICE: z
     .string()
@@ -105,7 +89,7 @@ const envSchema = z.object({
     .toLowerCase()
     .pipe(z.enum(['cpu', 'cuda'], { message: 'expected cpu or cuda' }))
     .default('cpu'),
-  PRELOAD: boolean.default('false'),
+  PRELOAD: envBoolean.default('false'),
   TASKS: tasks.default('ocr,clip'),
   API_AUTH_KEY: z.string().optional(),
   CLIP_DOWNLOAD_ROOT: nonEmpty.default('./models/clip'),
@@ -131,13 +115,13 @@ const envSchema = z.object({
       }
     })
     .optional(),
-  MAX_UPLOAD_BYTES: integer(1).default(String(50 * 1024 * 1024)),
-  MAX_IMAGE_PIXELS: integer(1).default(String(DEFAULT_MAX_PIXELS)),
-  CONCURRENCY: integer(1, 256).optional(),
-  QUEUE_SIZE: integer(0, 100_000).default('16'),
-  THREADS: integer(0, 1024).default('0'),
-  OCR_WORKERS: integer(0, 64).optional(),
-  SHUTDOWN_TIMEOUT_MS: integer(0).default('30000'),
+  MAX_UPLOAD_BYTES: envInteger(1).default(String(50 * 1024 * 1024)),
+  MAX_IMAGE_PIXELS: envInteger(1).default(String(DEFAULT_MAX_PIXELS)),
+  CONCURRENCY: envInteger(1, 256).optional(),
+  QUEUE_SIZE: envInteger(0, 100_000).default('16'),
+  THREADS: envInteger(0, 1024).default('0'),
+  OCR_WORKERS: envInteger(0, 64).optional(),
+  SHUTDOWN_TIMEOUT_MS: envInteger(0).default('30000'),
 });
 
 export class InferenceConfigError extends Error {
