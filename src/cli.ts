@@ -2,8 +2,10 @@
 import 'reflect-metadata';
 import { Command } from 'commander';
 import { describeError } from './cli/errors';
+import { migrateCommand } from './cli/migrate-command';
 import { modelsCommand } from './cli/models-command';
 import { ocrCommand } from './cli/ocr-command';
+import { serveExtensionCommand } from './cli/serve-extension';
 import { serveGatewayCommand } from './cli/serve-gateway';
 import { serveInferenceCommand } from './cli/serve-inference';
 
@@ -19,10 +21,12 @@ const program = new Command('immich-ai')
   .addCommand(ocrCommand())
   .addCommand(
     new Command('serve')
-      .description('run a service: inference (OCR + cn-clip) or gateway (Immich ML endpoint)')
+      .description('run a service: inference (OCR + cn-clip), gateway (Immich ML endpoint) or extension (search + OCR queue beside Immich)')
       .addCommand(serveInferenceCommand())
-      .addCommand(serveGatewayCommand()),
+      .addCommand(serveGatewayCommand())
+      .addCommand(serveExtensionCommand()),
   )
+  .addCommand(migrateCommand())
   .addCommand(modelsCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {

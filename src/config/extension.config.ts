@@ -1,0 +1,175 @@
+import { z } from 'zod';
+import { envBoolean, envInteger } from './env-values';
+import { envDecimal, envHttpUrl, parseEnv } from './parse-env';
+import type { SegmenterChoice } from '../extension/search/segmenter';
+
+/**
+ * Everything the extension reads from the environment, in one place. Where Immich has a variable for
+ * the same thing (database, Redis, media folder) we read Immich's name with Immich's default, so the
+ * sidecar can share Immich's `.env` file unchanged. Invalid values stop the start, naming the variable.
+ */
+
+export interface ExtensionConfig {
+  /** PORT / HTTP_HOST of the sidecar's API. */
+  port: number;
+  host: string;
+  database: {
+    /** DB_URL, or one built from DB_HOSTNAME, DB_PORT, DB_USERNAME, DB_PASSWORD, DB_DATABASE_NAME. */
+    url: string;
+  };
+  redis: { host: string; port: number; db: number; username?: string; password?: string };
+  /** IMMICH_MEDIA_LOCATION: where Immich's files (previews included) are; nothing outside it is read. */
+  mediaLocation: string;
+  inference: {
+    /** INFERENCE_URL: our inference service, or the gateway (both speak Immich's /predict). */
+    url: string;
+    /** INFERENCE_API_KEY: sent as `api-key` when the inference service requires one. */
+    apiKey?: string;
+    /** INFERENCE_TIMEOUT_MS: one request, upload to answer. */
+    timeoutMs: number;
+  };
+  /** SEGMENTER: auto (zhparser when the database has it, else jieba), zhparser or jieba. */
+  segmenter: SegmenterChoice;
+  jobs: {
+    /** JOB_WORKER: run jobs in this process (false: only queue them, for an API-only instance). */
+    worker: boolean;
+    /** JOB_CONCURRENCY: jobs this process runs at once. */
+    concurrency: number;
+    /** JOB_ATTEMPTS: tries per job before its error is recorded on the document. */
+    attempts: number;
+    /** JOB_BACKOFF_MS: first retry delay, doubling after each failure. */
+    backoffMs: number;
+    /** JOB_LOCK_MS: a job whose worker stops renewing its lock this long is run again (stalled). */
+    lockMs: number;
+    /** JOB_STALLED_CHECK_MS: how often workers look for stalled jobs. */
+    stalledCheckMs: number;
+    /** NEW_ASSET_POLL_MS: how often to look for new assets with a preview and no OCR; 0 = never. */
+    pollMs: number;
+  };
+  ocr: {
+    /** USE_IMMICH_OCR: index Immich's own OCR results (asset_ocr) instead of reading the photo again. */
+    useImmichOcr: boolean;
+    /** OCR_MODEL_NAME, OCR_MIN_DETECTION_SCORE, OCR_MIN_RECOGNITION_SCORE, OCR_MAX_RESOLUTION: as Immich sends. */
+    modelName: string;
+    minDetectionScore: number;
+    minRecognitionScore: number;
+    maxResolution: number;
+  };
+  clip: {
+    /** CLIP_MODEL_NAME: the name sent to /predict (the cn-clip service answers any 512-d name). */
+    modelName: string;
+  };
+  search: {
+    /** SEARCH_MIXED: plain queries fuse CLIP and OCR; false = plain queries search OCR text only. */
+    mixed: boolean;
+    /** SEARCH_WEIGHT_OCR, SEARCH_WEIGHT_CLIP: weights of the two rankings in reciprocal-rank fusion. */
+    weightOcr: number;
+    weightClip: number;
+    /** SEARCH_RRF_K: the fusion's k (60 is the usual choice; larger flattens the top ranks). */
+    rrfK: number;
+    /** SEARCH_CANDIDATES: how many results each ranking contributes before fusion. */
+    candidates: number;
+  };
+  /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for running jobs and requests. */
+  shutdownTimeoutMs: number;
+}
+
+const nonEmpty = z.string().trim().min(1, 'must not be empty');
+
+const shape = {
+  PORT: envInteger(0, 65_535).default('2284'),
+  HTTP_HOST: nonEmpty.default('0.0.0.0'),
+  DB_URL: z.string().trim().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+  DB_HOSTNAME: nonEmpty.default('database'),
+  DB_PORT: envInteger(1, 65_535).default('5432'),
+  DB_USERNAME: nonEmpty.default('postgres'),
+  DB_PASSWORD: z.string().default('postgres'),
+  DB_DATABASE_NAME: nonEmpty.default('immich'),
+  REDIS_HOSTNAME: nonEmpty.default('redis'),
+  REDIS_PORT: envInteger(1, 65_535).default('6379'),
+  REDIS_DBINDEX: envInteger(0, 15).default('0'),
+  REDIS_USERNAME: z.string().optional(),
+  REDIS_PASSWORD: z.string().optional(),
+  IMMICH_MEDIA_LOCATION: nonEmpty.default('/data'),
+  INFERENCE_URL: envHttpUrl.default('http://immich-ai-inference:8060'),
+  INFERENCE_API_KEY: z.string().optional(),
+  INFERENCE_TIMEOUT_MS: envInteger(1000, 3_600_000).default('120000'),
+  SEGMENTER: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(z.enum(['auto', 'zhparser', 'jieba'], { message: 'expected auto, zhparser or jieba' }))
+    .default('auto'),
+  JOB_WORKER: envBoolean.default('true'),
+  JOB_CONCURRENCY: envInteger(1, 64).default('2'),
+  JOB_ATTEMPTS: envInteger(1, 20).default('3'),
+  JOB_BACKOFF_MS: envInteger(0, 3_600_000).default('10000'),
+  JOB_LOCK_MS: envInteger(1000, 3_600_000).default('60000'),
+  JOB_STALLED_CHECK_MS: envInteger(500, 3_600_000).default('30000'),
+  NEW_ASSET_POLL_MS: envInteger(0, 86_400_000).default('60000'),
+  USE_IMMICH_OCR: envBoolean.default('true'),
+  OCR_MODEL_NAME: nonEmpty.default('PP-OCRv5_mobile'),
+  OCR_MIN_DETECTION_SCORE: envDecimal(0, 1).default('0.5'),
+  OCR_MIN_RECOGNITION_SCORE: envDecimal(0, 1).default('0.8'),
+  OCR_MAX_RESOLUTION: envInteger(32, 4096).default('736'),
+  CLIP_MODEL_NAME: nonEmpty.default('ViT-B-32__openai'),
+  SEARCH_MIXED: envBoolean.default('true'),
+  SEARCH_WEIGHT_OCR: envDecimal(0, 100).default('1'),
+  SEARCH_WEIGHT_CLIP: envDecimal(0, 100).default('1'),
+  SEARCH_RRF_K: envInteger(1, 1000).default('60'),
+  SEARCH_CANDIDATES: envInteger(10, 2000).default('200'),
+  SHUTDOWN_TIMEOUT_MS: envInteger(0, 600_000).default('30000'),
+};
+
+/** The variables this config reads (the compose files and README are checked against them). */
+export const EXTENSION_ENV_VARIABLES = Object.keys(shape);
+
+export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): ExtensionConfig {
+  const e = parseEnv(shape, env, {
+    what: 'extension',
+    secrets: ['DB_URL', 'DB_PASSWORD', 'REDIS_PASSWORD', 'INFERENCE_API_KEY'],
+  });
+  const url =
+    e.DB_URL ??
+    `postgres://${encodeURIComponent(e.DB_USERNAME)}:${encodeURIComponent(e.DB_PASSWORD)}@${e.DB_HOSTNAME}:${e.DB_PORT}/${encodeURIComponent(e.DB_DATABASE_NAME)}`;
+  return {
+    port: e.PORT,
+    host: e.HTTP_HOST,
+    database: { url },
+    redis: {
+      host: e.REDIS_HOSTNAME,
+      port: e.REDIS_PORT,
+      db: e.REDIS_DBINDEX,
+      username: e.REDIS_USERNAME || undefined,
+      password: e.REDIS_PASSWORD || undefined,
+    },
+    mediaLocation: e.IMMICH_MEDIA_LOCATION,
+    inference: { url: e.INFERENCE_URL, apiKey: e.INFERENCE_API_KEY || undefined, timeoutMs: e.INFERENCE_TIMEOUT_MS },
+    segmenter: e.SEGMENTER,
+    jobs: {
+      worker: e.JOB_WORKER,
+      concurrency: e.JOB_CONCURRENCY,
+      attempts: e.JOB_ATTEMPTS,
+      backoffMs: e.JOB_BACKOFF_MS,
+      lockMs: e.JOB_LOCK_MS,
+      stalledCheckMs: e.JOB_STALLED_CHECK_MS,
+      pollMs: e.NEW_ASSET_POLL_MS,
+    },
+    ocr: {
+      useImmichOcr: e.USE_IMMICH_OCR,
+      modelName: e.OCR_MODEL_NAME,
+      minDetectionScore: e.OCR_MIN_DETECTION_SCORE,
+      minRecognitionScore: e.OCR_MIN_RECOGNITION_SCORE,
+      maxResolution: e.OCR_MAX_RESOLUTION,
+    },
+    clip: { modelName: e.CLIP_MODEL_NAME },
+    search: {
+      mixed: e.SEARCH_MIXED,
+      weightOcr: e.SEARCH_WEIGHT_OCR,
+      weightClip: e.SEARCH_WEIGHT_CLIP,
+      rrfK: e.SEARCH_RRF_K,
+      candidates: e.SEARCH_CANDIDATES,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

@@ -1,0 +1,112 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Kysely } from 'kysely';
+import { DummyValue, GenerateSql } from '../database/generate-sql';
+import { EXTENSION_DB } from '../database/database.tokens';
+import { ExtensionDatabase, SEARCHABLE_VISIBILITY } from '../database/schema';
+
+/** What a job needs to know about an asset, read from Immich's own tables. */
+export interface AssetForJob {
+  id: string;
+  ownerId: string;
+  deletedAt: Date | null;
+  visibility: string;
+  previewPath: string | null;
+  /** When Immich's own OCR job last ran on it (asset_job_status.ocrAt); null = never. */
+  immichOcrAt: Date | null;
+}
+
+/** Reads of Immich's asset tables (asset, asset_file, asset_job_status, asset_ocr); never writes them. */
+@Injectable()
+export class AssetRepository {
+  constructor(@Inject(EXTENSION_DB) private readonly db: Kysely<ExtensionDatabase>) {}
+
+  @GenerateSql({ params: [DummyValue.UUID] })
+  async getForJob(assetId: string): Promise<AssetForJob | undefined> {
+    const row = await this.db
+      .selectFrom('asset')
+      .leftJoin('asset_file', (join) =>
+        join.onRef('asset_file.assetId', '=', 'asset.id').on('asset_file.type', '=', 'preview'),
+      )
+      .leftJoin('asset_job_status', 'asset_job_status.assetId', 'asset.id')
+      .select([
+        'asset.id',
+        'asset.ownerId',
+        'asset.deletedAt',
+        'asset.visibility',
+        'asset_file.path as previewPath',
+        'asset_job_status.ocrAt as immichOcrAt',
+      ])
+      .where('asset.id', '=', assetId)
+      .executeTakeFirst();
+    return row && { ...row, deletedAt: toDate(row.deletedAt), immichOcrAt: toDate(row.immichOcrAt) };
+  }
+
+  /** Of these ids, the ones this user owns and has not trashed: the ownership check of every write. */
+  @GenerateSql({ params: [DummyValue.UUID, [DummyValue.UUID_2]] })
+  async filterOwned(userId: string, assetIds: readonly string[]): Promise<string[]> {
+    if (assetIds.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('asset')
+      .select('asset.id')
+      .where('asset.id', 'in', assetIds)
+      .where('asset.ownerId', '=', userId)
+      .where('asset.deletedAt', 'is', null)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /**
+   * A page of assets that need OCR, in id order after `afterId`: assets with a preview (images and
+   * videos alike, as Immich reads its preview) that Immich shows, and
+   * - `missing`: no OCR document yet, or one Immich's newer OCR should replace (source immich);
+   * - `failed`: also those whose last job failed;
+   * - `all`: every such asset.
+   */
+  @GenerateSql(
+    { name: 'missing', params: ['missing', null, DummyValue.NUMBER] },
+    { name: 'all', params: ['all', DummyValue.UUID, DummyValue.NUMBER] },
+  )
+  async pageForOcr(scope: 'missing' | 'failed' | 'all', afterId: string | null, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('asset')
+      .innerJoin('asset_file', (join) =>
+        join.onRef('asset_file.assetId', '=', 'asset.id').on('asset_file.type', '=', 'preview'),
+      )
+      .leftJoin('immich_ai.ocr_document as document', 'document.assetId', 'asset.id')
+      .leftJoin('asset_job_status', 'asset_job_status.assetId', 'asset.id')
+      .select('asset.id')
+      .where('asset.deletedAt', 'is', null)
+      .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
+      .$if(afterId !== null, (qb) => qb.where('asset.id', '>', afterId!))
+      .$if(scope !== 'all', (qb) =>
+        qb.where((eb) =>
+          eb.or([
+            eb('document.assetId', 'is', null),
+            eb.and([
+              eb('document.source', '=', 'immich'),
+              eb('asset_job_status.ocrAt', '>', eb.ref('document.processedAt')),
+            ]),
+            ...(scope === 'failed' ? [eb('document.status', '=', 'failed')] : []),
+          ]),
+        ),
+      )
+      .orderBy('asset.id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /** Immich's own OCR of an asset (asset_ocr), in the order Immich stored it. */
+  @GenerateSql({ params: [DummyValue.UUID] })
+  getImmichOcr(assetId: string) {
+    return this.db
+      .selectFrom('asset_ocr')
+      .select(['text', 'boxScore', 'textScore', 'x1', 'y1', 'x2', 'y2', 'x3', 'y3', 'x4', 'y4'])
+      .where('assetId', '=', assetId)
+      .orderBy('y1')
+      .orderBy('x1')
+      .execute();
+  }
+}
+
+const toDate = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));

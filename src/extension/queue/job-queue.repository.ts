@@ -1,0 +1,89 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { AssetJobData, assetJobId, JobName, QUEUE_NAME } from './queue.constants';
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  paused: number;
+}
+
+export interface QueuedJobFailure {
+  job: string;
+  assetId: string | null;
+  error: string;
+  failedAt: Date | null;
+}
+
+/** Every call to the BullMQ queue (Redis): adding jobs, counting them, listing failures. */
+@Injectable()
+export class JobQueueRepository {
+  constructor(@InjectQueue(QUEUE_NAME) private readonly queue: Queue<AssetJobData>) {}
+
+  /**
+   * Queues one job per asset. An asset whose job is already waiting or running is not queued twice;
+   * a request to force a waiting job upgrades it. A job that failed for good is replaced by a new one.
+   */
+  async addAssetJobs(name: JobName, assetIds: readonly string[], { force = false } = {}): Promise<string[]> {
+    const ids = [...new Set(assetIds)];
+    for (const assetId of ids) {
+      const existing = await this.queue.getJob(assetJobId(name, assetId));
+      if (!existing) continue;
+      const state = await existing.getState();
+      if (state === 'failed' || state === 'completed') await existing.remove();
+      else if (force && !existing.data.force && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
+        await existing.updateData({ ...existing.data, force: true });
+      }
+    }
+    await this.queue.addBulk(
+      ids.map((assetId) => ({ name, data: { assetId, ...(force ? { force } : {}) }, opts: { jobId: assetJobId(name, assetId) } })),
+    );
+    return ids.map((assetId) => assetJobId(name, assetId));
+  }
+
+  /**
+   * Queues jobs for a page of assets without checking each one (the bulk "queue missing/all" path):
+   * ids already waiting or running are skipped by BullMQ itself.
+   */
+  async addAssetJobsBulk(name: JobName, assetIds: readonly string[], { force = false } = {}): Promise<void> {
+    await this.queue.addBulk(
+      assetIds.map((assetId) => ({
+        name,
+        data: { assetId, ...(force ? { force } : {}) },
+        opts: { jobId: assetJobId(name, assetId) },
+      })),
+    );
+  }
+
+  /** A job that runs once however often it is asked for while it waits. */
+  async addSingleton(name: JobName): Promise<void> {
+    await this.queue.add(name, { assetId: '' }, { jobId: name });
+  }
+
+  async counts(): Promise<QueueCounts> {
+    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'paused', 'prioritized', 'waiting-children');
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts['waiting-children'] ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      failed: counts.failed ?? 0,
+      paused: counts.paused ?? 0,
+    };
+  }
+
+  /** The latest jobs that failed for good, newest first. */
+  async recentFailures(limit: number): Promise<QueuedJobFailure[]> {
+    const jobs = await this.queue.getFailed(0, Math.max(0, limit - 1));
+    return jobs
+      .filter((job) => job !== undefined)
+      .map((job) => ({
+        job: job.name,
+        assetId: job.data?.assetId || null,
+        error: job.failedReason,
+        failedAt: job.finishedOn ? new Date(job.finishedOn) : null,
+      }));
+  }
+}

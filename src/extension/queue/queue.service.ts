@@ -1,0 +1,118 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AssetRepository } from '../assets/asset.repository';
+import { EXTENSION_CONFIG } from '../database/database.tokens';
+import { OcrDocumentRepository } from '../ocr/ocr-document.repository';
+import { OcrIndexService } from '../ocr/ocr-index.service';
+import { JobQueueRepository } from './job-queue.repository';
+import { JobName } from './queue.constants';
+import type { ExtensionConfig } from '../../config/extension.config';
+
+/** Assets per page when feeding the queue from the database. */
+const PAGE = 1000;
+
+export type OcrScope = 'missing' | 'failed' | 'all';
+
+/**
+ * Feeds the queue: new assets (a poller, since a stock Immich tells nobody about uploads), bulk
+ * "queue missing" / "queue all", and per-asset regenerate.
+ */
+@Injectable()
+export class QueueService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Queue');
+  private timer?: NodeJS.Timeout;
+  private polling?: Promise<unknown>;
+  /** A bulk "queue missing/all" started from the API, running in the background. */
+  private feeding?: { scope: OcrScope; queued: number; done: Promise<unknown> };
+
+  constructor(
+    @Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig,
+    private readonly queue: JobQueueRepository,
+    private readonly assets: AssetRepository,
+    private readonly documents: OcrDocumentRepository,
+    private readonly index: OcrIndexService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.jobs.worker) return;
+    if (await this.index.needsReindex()) {
+      this.logger.log('some documents were indexed with another segmenter: queued a re-index');
+      await this.queue.addSingleton(JobName.Reindex);
+    }
+    if (this.config.jobs.pollMs > 0) {
+      this.timer = setInterval(() => this.pollOnce(), this.config.jobs.pollMs);
+      this.timer.unref();
+      this.pollOnce();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await Promise.all([this.polling, this.feeding?.done]);
+  }
+
+  /**
+   * Starts queueing OCR for a scope in the background (a large library takes a while); false when
+   * one is already running. `status()` shows its progress.
+   */
+  startQueueOcr(scope: OcrScope): boolean {
+    if (this.feeding) return false;
+    const feeding = { scope, queued: 0, done: Promise.resolve() as Promise<unknown> };
+    feeding.done = this.queueOcr(scope, (count) => (feeding.queued = count))
+      .then((count) => this.logger.log(`queued OCR for ${count} asset(s) (${scope})`))
+      .catch((error: unknown) => this.logger.error(`queueing OCR (${scope}) failed: ${(error as Error).message}`))
+      .finally(() => (this.feeding = undefined));
+    this.feeding = feeding;
+    return true;
+  }
+
+  /** One poll for new assets; a poll still running (a huge first import) is not started twice. */
+  private pollOnce(): void {
+    if (this.polling) return;
+    this.polling = this.queueOcr('missing')
+      .then((count) => count > 0 && this.logger.log(`queued OCR for ${count} new asset(s)`))
+      .catch((error: unknown) => this.logger.warn(`looking for new assets failed: ${(error as Error).message}`))
+      .finally(() => (this.polling = undefined));
+  }
+
+  /** Queues OCR for every asset in the scope, a page at a time; returns how many were offered. */
+  async queueOcr(scope: OcrScope, progress?: (queued: number) => void): Promise<number> {
+    let afterId: string | null = null;
+    let count = 0;
+    for (;;) {
+      const ids = await this.assets.pageForOcr(scope, afterId, PAGE);
+      if (ids.length === 0) return count;
+      // "all" means read every photo again, not copy Immich's text again.
+      await this.queue.addAssetJobsBulk(JobName.Ocr, ids, { force: scope === 'all' });
+      count += ids.length;
+      progress?.(count);
+      afterId = ids[ids.length - 1];
+    }
+  }
+
+  /** Regenerate: OCR read again from the photo, and/or a new CLIP embedding. Returns the job ids. */
+  async regenerate(assetIds: readonly string[], { ocr, clip }: { ocr: boolean; clip: boolean }) {
+    return {
+      ocr: ocr ? await this.queue.addAssetJobs(JobName.Ocr, assetIds, { force: true }) : [],
+      clip: clip ? await this.queue.addAssetJobs(JobName.Clip, assetIds) : [],
+    };
+  }
+
+  /**
+   * Progress: the queue's counts, documents by status and the latest failures with their errors. A
+   * user who is not an admin sees their own documents and failures only.
+   */
+  async status(user: { id: string; isAdmin: boolean }, failureLimit = 20) {
+    const [queue, documents, recent] = await Promise.all([
+      this.queue.counts(),
+      this.documents.countByStatus(user.isAdmin ? undefined : user.id),
+      this.queue.recentFailures(user.isAdmin ? failureLimit : 200),
+    ]);
+    let failures = recent;
+    if (!user.isAdmin) {
+      const owned = new Set(await this.assets.filterOwned(user.id, recent.flatMap((failure) => failure.assetId ?? [])));
+      failures = recent.filter((failure) => failure.assetId && owned.has(failure.assetId)).slice(0, failureLimit);
+    }
+    const feeding = this.feeding && { scope: this.feeding.scope, queued: this.feeding.queued };
+    return { queue, documents, failures, ...(feeding ? { feeding } : {}) };
+  }
+}

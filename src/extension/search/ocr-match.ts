@@ -1,0 +1,74 @@
+import { RawBuilder, sql } from 'kysely';
+import type { ParsedQuery, QueryTerm } from './query-parser';
+import type { Segmenter } from './segmenter';
+import { latinTerms } from './text-terms';
+
+/**
+ * The SQL of "does this document match the query, and how well": built from a parsed query, every
+ * user-supplied piece a bound parameter or tsquery input we quoted ourselves (never raw to_tsquery).
+ * Columns are those of immich_ai.ocr_document aliased `d`.
+ */
+
+/** ts_rank_cd weights {D, C, B, A}: per-character terms (D) 0.1, words (A) 1.0. */
+const RANK_WEIGHTS = '{0.1, 0.2, 0.4, 1.0}';
+/** What a letter/digit substring match (pg_trgm) adds: below any whole-word match. */
+const SUBSTRING_SCORE = 0.05;
+
+/** A term that is one letter/digit run of 3+ characters also matches inside longer runs (plates, order numbers). */
+function substringPattern(term: QueryTerm): string | null {
+  const runs = latinTerms(term.text);
+  if (runs.length !== 1 || term.phrase || runs[0].length !== term.text.replace(/[^\p{L}\p{N}\p{M}]/gu, '').length) return null;
+  return `%${runs[0].replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function termMatch(segmenter: Segmenter, term: QueryTerm): RawBuilder<boolean> {
+  const words = sql<boolean>`d."searchVector" @@ ${segmenter.termQuery(term)}`;
+  const pattern = substringPattern(term);
+  return pattern ? sql<boolean>`(${words} OR d."searchLatin" LIKE ${pattern})` : words;
+}
+
+export class OcrMatch {
+  constructor(
+    private readonly segmenter: Segmenter,
+    private readonly query: ParsedQuery,
+  ) {}
+
+  /** True when the query has anything for OCR text to match. */
+  get searchable(): boolean {
+    return this.query.clauses.some((clause) => !clause.negated);
+  }
+
+  /** WHERE: every clause holds; a negated clause's terms are all absent. */
+  where(): RawBuilder<boolean> {
+    const clauses = this.query.clauses.map((clause) => {
+      const any = sql.join(
+        clause.anyOf.map((term) => termMatch(this.segmenter, term)),
+        sql` OR `,
+      );
+      return clause.negated ? sql`NOT (${any})` : sql`(${any})`;
+    });
+    return sql<boolean>`(${sql.join(clauses, sql` AND `)})`;
+  }
+
+  /**
+   * The score: per positive clause, the cover-density rank of its best-matching form (words count ten
+   * times characters), plus a little for each letter/digit substring match. Ties are broken by date.
+   */
+  score(): RawBuilder<number> {
+    const parts = this.query.clauses
+      .filter((clause) => !clause.negated)
+      .flatMap((clause) => {
+        const tsquery = sql.join(
+          clause.anyOf.map((term) => this.segmenter.termQuery(term)),
+          sql` || `,
+        );
+        const rank = sql`ts_rank_cd(${sql.lit(RANK_WEIGHTS)}::float4[], d."searchVector", ${tsquery})`;
+        const substrings = clause.anyOf
+          .map(substringPattern)
+          .filter((pattern): pattern is string => pattern !== null)
+          .map((pattern) => sql`CASE WHEN d."searchLatin" LIKE ${pattern} THEN ${sql.lit(SUBSTRING_SCORE)} ELSE 0 END`);
+        return [rank, ...substrings];
+      });
+    return sql<number>`(${sql.join(parts, sql` + `)})::float8`;
+  }
+}

@@ -1,0 +1,182 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Kysely, sql } from 'kysely';
+import { DummyValue, GenerateSql } from '../database/generate-sql';
+import { EXTENSION_DB, SEGMENTER } from '../database/database.tokens';
+import { ExtensionDatabase, SEARCHABLE_VISIBILITY } from '../database/schema';
+import { OcrMatch } from './ocr-match';
+import { parseQuery, ParsedQuery } from './query-parser';
+import type { Segmenter } from './segmenter';
+
+export interface SearchScope {
+  /** Whose assets: the caller (and, inside Immich, partners who share their timeline). */
+  userIds: readonly string[];
+  page: number;
+  size: number;
+}
+
+export interface RankedAsset {
+  assetId: string;
+  fileCreatedAt: Date;
+  originalFileName: string;
+  score: number;
+  ocrRank: number | null;
+  ocrScore: number | null;
+  clipRank: number | null;
+  clipDistance: number | null;
+}
+
+export interface FusionWeights {
+  weightOcr: number;
+  weightClip: number;
+  rrfK: number;
+  candidates: number;
+}
+
+export interface SearchPage {
+  items: RankedAsset[];
+  hasNextPage: boolean;
+}
+
+const exampleQuery = parseQuery('ocr: 发票 "order 2024" -draft');
+const exampleScope: SearchScope = { userIds: [DummyValue.UUID], page: 1, size: 20 };
+const exampleEmbedding = [0.1, 0.2, 0.3];
+const exampleWeights: FusionWeights = { weightOcr: 1, weightClip: 1, rrfK: 60, candidates: 200 };
+
+/** The ranking SQL: OCR full text alone, and OCR fused with CLIP nearest neighbours. */
+@Injectable()
+export class SearchRepository {
+  private vectorSettings?: Promise<{ iterativeScan: boolean }>;
+
+  constructor(
+    @Inject(EXTENSION_DB) private readonly db: Kysely<ExtensionDatabase>,
+    @Inject(SEGMENTER) private readonly segmenter: Segmenter,
+  ) {}
+
+  /** OCR-only: documents matching the query, best score first, then newest. */
+  @GenerateSql({ params: [exampleQuery, exampleScope] })
+  async searchOcr(query: ParsedQuery, scope: SearchScope): Promise<SearchPage> {
+    const match = new OcrMatch(this.segmenter, query);
+    if (!match.searchable || scope.userIds.length === 0) return { items: [], hasNextPage: false };
+    const rows = await this.db
+      .selectFrom('immich_ai.ocr_document as d')
+      .innerJoin('asset', 'asset.id', 'd.assetId')
+      .select([
+        'd.assetId',
+        'asset.fileCreatedAt',
+        'asset.originalFileName',
+        match.score().as('score'),
+      ])
+      .where('asset.ownerId', 'in', scope.userIds)
+      .where('asset.deletedAt', 'is', null)
+      .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
+      .where(match.where())
+      .orderBy('score', 'desc')
+      .orderBy('asset.fileCreatedAt', 'desc')
+      .orderBy('asset.id')
+      .limit(scope.size + 1)
+      .offset((scope.page - 1) * scope.size)
+      .execute();
+    const offset = (scope.page - 1) * scope.size;
+    return page(
+      rows.map((row, index) => ({
+        ...row,
+        fileCreatedAt: new Date(row.fileCreatedAt),
+        ocrRank: offset + index + 1,
+        ocrScore: row.score,
+        clipRank: null,
+        clipDistance: null,
+      })),
+      scope.size,
+    );
+  }
+
+  /**
+   * Reciprocal-rank fusion in one statement: the best `candidates` by OCR score and the nearest
+   * `candidates` by CLIP cosine distance (Immich's smart_search and its HNSW index), each scored
+   * weight / (k + rank), summed per asset. Without OCR terms or without an embedding, the other side
+   * ranks alone.
+   */
+  @GenerateSql({ params: [exampleQuery, exampleEmbedding, exampleScope, exampleWeights] })
+  async searchMixed(
+    query: ParsedQuery,
+    embedding: readonly number[] | null,
+    scope: SearchScope,
+    weights: FusionWeights,
+  ): Promise<SearchPage> {
+    const match = new OcrMatch(this.segmenter, query);
+    if ((!match.searchable && !embedding) || scope.userIds.length === 0) return { items: [], hasNextPage: false };
+    const vector = embedding ? `[${embedding.join(',')}]` : null;
+    const candidates = Math.max(weights.candidates, scope.page * scope.size + 1);
+
+    return this.db.transaction().execute(async (trx) => {
+      if (vector) await this.tuneVectorScan(trx, candidates);
+      const ocr = match.searchable
+        ? sql`
+            SELECT best."assetId", best.score,
+              row_number() OVER (ORDER BY best.score DESC, best."fileCreatedAt" DESC, best."assetId") AS rank
+            FROM (
+              SELECT d."assetId", ${match.score()} AS score, asset."fileCreatedAt"
+              FROM immich_ai.ocr_document d
+              JOIN public.asset ON asset.id = d."assetId"
+              WHERE asset."ownerId" = ANY(${[...scope.userIds]}::uuid[]) AND asset."deletedAt" IS NULL
+                AND asset.visibility::text IN (${sql.join(SEARCHABLE_VISIBILITY)}) AND ${match.where()}
+              ORDER BY score DESC, asset."fileCreatedAt" DESC, asset.id
+              LIMIT ${candidates}
+            ) best`
+        : sql`SELECT NULL::uuid AS "assetId", NULL::float8 AS score, NULL::bigint AS rank WHERE false`;
+      const clip = vector
+        ? sql`
+            SELECT nearest."assetId", nearest.distance, row_number() OVER (ORDER BY nearest.distance, nearest."assetId") AS rank
+            FROM (
+              SELECT s."assetId", s.embedding <=> ${vector}::vector AS distance
+              FROM public.smart_search s
+              JOIN public.asset ON asset.id = s."assetId"
+              WHERE asset."ownerId" = ANY(${[...scope.userIds]}::uuid[]) AND asset."deletedAt" IS NULL
+                AND asset.visibility::text IN (${sql.join(SEARCHABLE_VISIBILITY)})
+              ORDER BY s.embedding <=> ${vector}::vector
+              LIMIT ${candidates}
+            ) nearest`
+        : sql`SELECT NULL::uuid AS "assetId", NULL::float8 AS distance, NULL::bigint AS rank WHERE false`;
+      const { rows } = await sql<RankedAsset>`
+        WITH ocr AS MATERIALIZED (${ocr}), clip AS MATERIALIZED (${clip}),
+        fused AS (
+          SELECT coalesce(ocr."assetId", clip."assetId") AS "assetId",
+            coalesce(${weights.weightOcr}::float8 / (${weights.rrfK} + ocr.rank), 0)
+              + coalesce(${weights.weightClip}::float8 / (${weights.rrfK} + clip.rank), 0) AS score,
+            ocr.rank::int AS "ocrRank", ocr.score AS "ocrScore", clip.rank::int AS "clipRank", clip.distance AS "clipDistance"
+          FROM ocr FULL JOIN clip ON clip."assetId" = ocr."assetId"
+        )
+        SELECT fused.*, asset."fileCreatedAt", asset."originalFileName"
+        FROM fused JOIN public.asset ON asset.id = fused."assetId"
+        ORDER BY fused.score DESC, fused."ocrScore" DESC NULLS LAST, asset."fileCreatedAt" DESC, asset.id
+        LIMIT ${scope.size + 1} OFFSET ${(scope.page - 1) * scope.size}`.execute(trx);
+      return page(
+        rows.map((row) => ({ ...row, fileCreatedAt: new Date(row.fileCreatedAt), score: Number(row.score) })),
+        scope.size,
+      );
+    });
+  }
+
+  /**
+   * pgvector's HNSW scan returns ef_search rows before the owner filter: ask for at least as many as
+   * we rank, and (pgvector 0.8+) let it keep scanning when the filter removes some.
+   */
+  private async tuneVectorScan(trx: Kysely<ExtensionDatabase>, candidates: number): Promise<void> {
+    this.vectorSettings ??= sql<{ version: string | null }>`SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'`
+      .execute(this.db)
+      .then(({ rows }) => ({ iterativeScan: versionAtLeast(rows[0]?.version ?? null, [0, 8]) }));
+    const { iterativeScan } = await this.vectorSettings;
+    await sql`SELECT set_config('hnsw.ef_search', ${String(Math.min(Math.max(candidates, 40), 1000))}, true)`.execute(trx);
+    if (iterativeScan) await sql`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
+  }
+}
+
+function page(rows: RankedAsset[], size: number): SearchPage {
+  return { items: rows.slice(0, size), hasNextPage: rows.length > size };
+}
+
+function versionAtLeast(version: string | null, [major, minor]: [number, number]): boolean {
+  if (!version) return false;
+  const [a, b] = version.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}

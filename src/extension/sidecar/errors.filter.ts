@@ -1,0 +1,32 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+
+/** Postgres / network codes that mean "the database is not there right now", not "bad request". */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003']);
+
+/**
+ * HTTP errors pass through as Nest shapes them; a database or Redis outage becomes 503 with
+ * Retry-After; anything else is a 500 whose details go to the log, never into the body.
+ */
+@Catch()
+export class SidecarErrorsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Http');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (error instanceof HttpException) {
+      const body = error.getResponse();
+      response.status(error.getStatus()).json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
+      return;
+    }
+    const code = (error as { code?: string })?.code;
+    const message = (error as Error)?.message ?? '';
+    if ((code && UNAVAILABLE.has(code)) || /Connection terminated|Connection is closed|connect ECONNREFUSED/i.test(message)) {
+      this.logger.warn(`unavailable: ${message}`);
+      response.status(503).setHeader('Retry-After', '5').json({ statusCode: 503, message: 'Database or Redis unavailable, try again shortly' });
+      return;
+    }
+    this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    response.status(500).json({ statusCode: 500, message: 'Internal server error' });
+  }
+}

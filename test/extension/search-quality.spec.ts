@@ -1,0 +1,133 @@
+import { migrateToLatest } from '../../src/extension/database/migrator';
+import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
+import { parseQuery } from '../../src/extension/search/query-parser';
+import { SearchRepository } from '../../src/extension/search/search.repository';
+import { JiebaSegmenter, Segmenter, ZhparserSegmenter } from '../../src/extension/search/segmenter';
+import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
+import { CorpusDoc, fillerDocs, TARGET_DOCS } from './support/search-corpus';
+
+/**
+ * Search quality on a corpus of 224 OCR documents, in both segmentation modes: what each kind of
+ * query finds, and in what order. The expectations are the same for zhparser and jieba.
+ */
+
+const DAY = 86_400_000;
+const NOW = Date.parse('2026-06-01T00:00:00Z');
+
+describe.each<[string, () => Segmenter]>([
+  ['zhparser', () => new ZhparserSegmenter()],
+  ['jieba', () => new JiebaSegmenter()],
+])('search quality with %s', (_mode, makeSegmenter) => {
+  let database: TestDatabase;
+  let search: SearchRepository;
+  let userId: string;
+  const keyOf = new Map<string, string>();
+  const corpus: CorpusDoc[] = [...TARGET_DOCS, ...fillerDocs(200)];
+
+  beforeAll(async () => {
+    database = await createTestDatabase(`quality_${_mode}`);
+    await migrateToLatest(database.db);
+    const segmenter = makeSegmenter();
+    const documents = new OcrDocumentRepository(database.db, segmenter);
+    search = new SearchRepository(database.db, segmenter);
+    userId = (await seedUser(database.db)).id;
+    for (const doc of corpus) {
+      const assetId = await seedAsset(database.db, { ownerId: userId, fileCreatedAt: new Date(NOW - (doc.daysAgo ?? 30) * DAY) });
+      keyOf.set(assetId, doc.key);
+      await documents.replace(assetId, {
+        source: 'inference',
+        model: 'test',
+        attempts: 1,
+        lines: doc.lines.map((text) => ({ text, boxScore: 0.9, textScore: 0.9, box: [0, 0, 1, 0, 1, 1, 0, 1] })),
+      });
+    }
+  });
+
+  afterAll(() => database.drop());
+
+  const find = async (query: string): Promise<string[]> => {
+    const { items } = await search.searchOcr(parseQuery(`ocr: ${query}`), { userIds: [userId], page: 1, size: 100 });
+    return items.map((item) => keyOf.get(item.assetId)!);
+  };
+  const expectFound = async (query: string, expected: string[]) => {
+    expect((await find(query)).sort()).toEqual([...expected].sort());
+  };
+
+  it('has the corpus it claims', () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(200);
+  });
+
+  it('finds every document with a one-character Chinese query', async () => {
+    await expectFound('鱼', ['fish-dish', 'fish-word']);
+    await expectFound('税', ['vat-special', 'vat-normal', 'vat-spaced']);
+  });
+
+  it('finds a substring that cuts across words, also across the spaces OCR puts between words', async () => {
+    await expectFound('值税', ['vat-special', 'vat-normal', 'vat-spaced']);
+    await expectFound('税发', ['vat-spaced']);
+    await expectFound('烧鱼', ['fish-dish']);
+  });
+
+  it('ANDs the words of a multi-word query', async () => {
+    await expectFound('增值税 发票', ['vat-special', 'vat-normal', 'vat-spaced']);
+    await expectFound('发票 代码', ['vat-special']);
+    await expectFound('杭州 lake', ['westlake']);
+  });
+
+  it('matches Latin words in any case, and full-width letters as plain ones', async () => {
+    for (const query of ['exit', 'EXIT', 'Exit']) await expectFound(query, ['exit-sign', 'exit-lower']);
+    await expectFound('abc123', ['fullwidth']);
+    await expectFound('ＡＢＣ１２３', ['fullwidth']);
+  });
+
+  it('finds fragments of long numbers and plates (3+ letters/digits)', async () => {
+    await expectFound('0506123', ['order-cn']);
+    await expectFound('8899001', ['order-en']);
+    await expectFound('A12345', ['plate-bj']);
+    await expectFound('2345', ['plate-bj']);
+    await expectFound('京A', ['plate-bj']);
+    await expectFound('6789C', ['plate-sh']);
+    await expectFound('沪B6789C', ['plate-sh']);
+    await expectFound('55556666', ['order-cn']);
+  });
+
+  it('matches a quoted phrase only in that order', async () => {
+    await expectFound('"notes monday"', ['meeting']);
+    await expectFound('meeting notes', ['meeting', 'meeting-reversed']);
+    await expectFound('"action items"', ['meeting']);
+  });
+
+  it('excludes -words and accepts OR', async () => {
+    await expectFound('增值税 -普通', ['vat-special', 'vat-spaced']);
+    await expectFound('发票 -专用 -draft', ['vat-normal', 'vat-spaced', 'invoice-cross']);
+    await expectFound('火锅 OR 烧烤', ['hotpot', 'bbq']);
+    await expectFound('火锅 OR 烧烤 啤酒', ['bbq']);
+  });
+
+  it('handles mixed Chinese + Latin queries', async () => {
+    await expectFound('面包 bread', ['bread']);
+    await expectFound('西湖 hangzhou', ['westlake']);
+  });
+
+  it('ranks whole words above substrings', async () => {
+    const bread = await find('bread');
+    expect(bread).toEqual(['bread', 'breadcrumbs']);
+    // 出发|票价: 发票 only as characters across two words, so below the documents with the word 发票.
+    const invoices = await find('发票');
+    expect([...invoices].sort()).toEqual(['draft-invoice', 'invoice-cross', 'vat-normal', 'vat-spaced', 'vat-special'].sort());
+    expect(invoices.indexOf('invoice-cross')).toBeGreaterThan(invoices.indexOf('vat-spaced'));
+    expect(invoices.indexOf('invoice-cross')).toBeGreaterThan(invoices.indexOf('draft-invoice'));
+  });
+
+  it('breaks ties by date, newest first', async () => {
+    expect(await find('收据')).toEqual(['receipt-new', 'receipt-old']);
+  });
+
+  it('finds nothing for text that is not there, and never fails on hostile input', async () => {
+    await expectFound('不存在的词', []);
+    await expectFound('zzzz', []);
+    const hostile = ["'", '"', '\\', "\\'", '&|!:*()', "a & b | !c:* (d)'", '🐱🐶', 'x\u0000y', '<->', '!!!', "''''", 'OR', '-', '-"', 'x'.repeat(499)];
+    for (const query of hostile) await expect(find(query)).resolves.toBeInstanceOf(Array);
+    await expectFound('鱼\u0000', ['fish-dish', 'fish-word']);
+  });
+});
