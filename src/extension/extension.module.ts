@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import { AssetAiController } from './api/asset-ai.controller';
+import { HealthController } from './api/health.controller';
 import { JobsController } from './api/jobs.controller';
 import { SearchController } from './api/search.controller';
 import { AssetAiService } from './assets/asset-ai.service';
@@ -72,7 +73,7 @@ export class ExtensionModule {
           },
         }),
       ],
-      controllers: options.controllers === false ? [] : [SearchController, AssetAiController, JobsController],
+      controllers: options.controllers === false ? [] : [SearchController, AssetAiController, JobsController, HealthController],
       providers: [
         { provide: EXTENSION_CONFIG, useValue: config },
         { provide: SEGMENTER, useValue: options.segmenter },
@@ -95,7 +96,7 @@ export class ExtensionModule {
         AssetAiService,
         ...worker,
       ],
-      exports: [EXTENSION_DB, SearchService, QueueService, AssetAiService, OcrDocumentRepository],
+      exports: [EXTENSION_DB, EXTENSION_CONFIG, SEGMENTER, SearchService, QueueService, AssetAiService, OcrDocumentRepository],
     };
   }
 }

@@ -1,5 +1,5 @@
 import { BullModule } from '@nestjs/bullmq';
-import { INestApplication, Logger, LoggerService, Module, ValidationPipe } from '@nestjs/common';
+import { INestApplication, Logger, LoggerService, LogLevel, Module, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -13,7 +13,6 @@ import { ExtensionModule } from '../extension.module';
 import { QUEUE_PREFIX } from '../queue/queue.constants';
 import { chooseSegmenter } from '../search/segmenter';
 import { SidecarErrorsFilter } from './errors.filter';
-import { HealthController } from './health.controller';
 import type { ExtensionConfig } from '../../config/extension.config';
 
 export interface SidecarApp {
@@ -30,7 +29,7 @@ export interface SidecarApp {
  */
 export async function createSidecarApp(
   config: ExtensionConfig,
-  { logger, migrate = true }: { logger?: LoggerService | false; migrate?: boolean } = {},
+  { logger, migrate = true }: { logger?: LoggerService | LogLevel[] | false; migrate?: boolean } = {},
 ): Promise<SidecarApp> {
   const db = createDatabase(config.database.url);
   try {
@@ -61,12 +60,13 @@ export async function createSidecarApp(
           authenticator: ImmichCredentialsAuthenticator,
         }),
       ],
-      controllers: [HealthController],
     })
     class SidecarModule {}
 
     const app = await NestFactory.create<NestExpressApplication>(SidecarModule, {
       bodyParser: false,
+      // Throw instead of exiting the process: the CLI reports it, a test fails on it.
+      abortOnError: false,
       ...(logger !== undefined ? { logger } : {}),
     });
     app.disable('x-powered-by');
