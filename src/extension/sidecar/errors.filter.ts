@@ -19,6 +19,12 @@ export class SidecarErrorsFilter implements ExceptionFilter {
       response.status(error.getStatus()).json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
       return;
     }
+    // body-parser's own errors (413 too large, 400 malformed JSON) carry a status meant for the client.
+    const status = (error as { status?: number; expose?: boolean })?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500 && (error as { expose?: boolean }).expose) {
+      response.status(status).json({ statusCode: status, message: (error as Error).message });
+      return;
+    }
     const code = (error as { code?: string })?.code;
     const message = (error as Error)?.message ?? '';
     if ((code && UNAVAILABLE.has(code)) || /Connection terminated|Connection is closed|connect ECONNREFUSED/i.test(message)) {
