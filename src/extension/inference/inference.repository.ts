@@ -119,6 +119,6 @@ function describeFetchError(error: unknown): string {
   const code = err?.cause?.code;
   if (code === 'ECONNREFUSED') return 'refused the connection (is it running?)';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host name not found';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'closed the connection';
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET') return 'closed the connection';
   return `unreachable${code ? ` (${code})` : ''}`;
 }
