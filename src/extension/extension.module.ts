@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
+import type { ConnectionOptions } from 'bullmq';
 import { AssetAiController } from './api/asset-ai.controller';
 import { HealthController } from './api/health.controller';
 import { JobsController } from './api/jobs.controller';
@@ -36,6 +37,8 @@ export interface ExtensionModuleOptions {
   authenticator: Type<Authenticator>;
   /** Serve the extension's own REST routes (the sidecar does; inside Immich they are optional). */
   controllers?: boolean;
+  /** Redis for the worker when it differs from the queue's (a worker must wait out outages; API calls should not). */
+  workerConnection?: ConnectionOptions;
 }
 
 /**
@@ -55,6 +58,7 @@ export class ExtensionModule {
             stalledInterval: config.jobs.stalledCheckMs,
             // A job whose worker died twice in a row is more likely the cause than the victim.
             maxStalledCount: 2,
+            ...(options.workerConnection ? { connection: options.workerConnection } : {}),
           }),
         ]
       : [];

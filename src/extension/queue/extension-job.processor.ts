@@ -1,4 +1,4 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, Type } from '@nestjs/common';
 import { Job, UnrecoverableError, WorkerOptions } from 'bullmq';
 import { ClipJobService } from '../clip/clip-job.service';
@@ -25,6 +25,12 @@ export class ExtensionJobProcessor extends WorkerHost {
       [JobName.Clip]: (data) => clipJobs.handleClip(data),
       [JobName.Reindex]: () => index.handleReindex(),
     };
+  }
+
+  /** Redis away: BullMQ reconnects by itself; say so once per error instead of crashing. */
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.warn(`worker: ${error.message}`);
   }
 
   async process(job: Job<AssetJobData>): Promise<JobStatus> {

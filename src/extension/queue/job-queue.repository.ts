@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { AssetJobData, assetJobId, JobName, QUEUE_NAME } from './queue.constants';
 
@@ -21,7 +21,12 @@ export interface QueuedJobFailure {
 /** Every call to the BullMQ queue (Redis): adding jobs, counting them, listing failures. */
 @Injectable()
 export class JobQueueRepository {
-  constructor(@InjectQueue(QUEUE_NAME) private readonly queue: Queue<AssetJobData>) {}
+  private readonly logger = new Logger('JobQueue');
+
+  constructor(@InjectQueue(QUEUE_NAME) private readonly queue: Queue<AssetJobData>) {
+    // Without a listener an 'error' event (Redis away) would crash the process; calls fail with 503 instead.
+    queue.on('error', (error) => this.logger.warn(`Redis: ${error.message}`));
+  }
 
   /**
    * Queues one job per asset. An asset whose job is already waiting or running is not queued twice;

@@ -38,26 +38,28 @@ export async function createSidecarApp(
       if (applied.length > 0) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
     }
     const segmenter = await chooseSegmenter(db, config.segmenter);
+    const redis = {
+      host: config.redis.host,
+      port: config.redis.port,
+      db: config.redis.db,
+      username: config.redis.username,
+      password: config.redis.password,
+    };
 
     @Module({
       imports: [
         BullModule.forRoot({
           prefix: QUEUE_PREFIX,
-          connection: {
-            host: config.redis.host,
-            port: config.redis.port,
-            db: config.redis.db,
-            username: config.redis.username,
-            password: config.redis.password,
-            // BullMQ workers block on Redis; they must wait out a Redis restart, not give up.
-            maxRetriesPerRequest: null,
-          },
+          // API calls fail fast (503) while Redis is away instead of hanging until it returns.
+          connection: { ...redis, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
         }),
         ExtensionModule.forRoot({
           config,
           segmenter,
           database: { provide: EXTENSION_DB, useValue: db },
           authenticator: ImmichCredentialsAuthenticator,
+          // The worker waits out a Redis restart and carries on.
+          workerConnection: { ...redis, maxRetriesPerRequest: null },
         }),
       ],
     })

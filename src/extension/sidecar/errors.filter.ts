@@ -27,7 +27,7 @@ export class SidecarErrorsFilter implements ExceptionFilter {
     }
     const code = (error as { code?: string })?.code;
     const message = (error as Error)?.message ?? '';
-    if ((code && UNAVAILABLE.has(code)) || /Connection terminated|Connection is closed|connect ECONNREFUSED/i.test(message)) {
+    if ((code && UNAVAILABLE.has(code)) || /Connection terminated|Connection is closed|connect ECONNREFUSED|Stream isn't writeable|MaxRetriesPerRequest/i.test(message)) {
       this.logger.warn(`unavailable: ${message}`);
       response.status(503).setHeader('Retry-After', '5').json({ statusCode: 503, message: 'Database or Redis unavailable, try again shortly' });
       return;
