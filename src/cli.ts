@@ -21,7 +21,9 @@ const program = new Command('immich-ai')
   .addCommand(ocrCommand())
   .addCommand(
     new Command('serve')
-      .description('run a service: inference (OCR + cn-clip), gateway (Immich ML endpoint) or extension (search + OCR queue beside Immich)')
+      .description(
+        'run a service: inference (OCR + cn-clip), gateway (Immich ML endpoint) or extension (search + OCR queue beside Immich)',
+      )
       .addCommand(serveInferenceCommand())
       .addCommand(serveGatewayCommand())
       .addCommand(serveExtensionCommand()),

@@ -11,14 +11,15 @@ import { createSidecarApp } from '../extension/sidecar/create-sidecar-app';
  */
 export function serveExtensionCommand(): Command {
   return new Command('extension')
-    .description("Serve the extension beside a stock Immich: OCR queue, `ocr:` search, mixed ranking, regenerate")
+    .description('Serve the extension beside a stock Immich: OCR queue, `ocr:` search, mixed ranking, regenerate')
     .option('--no-worker', 'only serve the API and queue jobs; run them elsewhere (overrides $JOB_WORKER)')
     .action(async (options: { worker: boolean }, command: Command) => {
       let config;
       try {
         config = loadExtensionConfig({ ...process.env, ...(options.worker === false ? { JOB_WORKER: 'false' } : {}) });
       } catch (error) {
-        if (error instanceof ConfigError) command.error(error.message, { exitCode: 1, code: 'immich-ai.extension.config' });
+        if (error instanceof ConfigError)
+          command.error(error.message, { exitCode: 1, code: 'immich-ai.extension.config' });
         throw error;
       }
       const logger = new Logger('Extension');

@@ -79,7 +79,11 @@ const nonEmpty = z.string().trim().min(1, 'must not be empty');
 const shape = {
   PORT: envInteger(0, 65_535).default('2284'),
   HTTP_HOST: nonEmpty.default('0.0.0.0'),
-  DB_URL: z.string().trim().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').optional(),
+  DB_URL: z
+    .string()
+    .trim()
+    .regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL')
+    .optional(),
   DB_HOSTNAME: nonEmpty.default('database'),
   DB_PORT: envInteger(1, 65_535).default('5432'),
   DB_USERNAME: nonEmpty.default('postgres'),

@@ -77,7 +77,8 @@ export class ExtensionModule {
           },
         }),
       ],
-      controllers: options.controllers === false ? [] : [SearchController, AssetAiController, JobsController, HealthController],
+      controllers:
+        options.controllers === false ? [] : [SearchController, AssetAiController, JobsController, HealthController],
       providers: [
         { provide: EXTENSION_CONFIG, useValue: config },
         { provide: SEGMENTER, useValue: options.segmenter },
@@ -100,7 +101,15 @@ export class ExtensionModule {
         AssetAiService,
         ...worker,
       ],
-      exports: [EXTENSION_DB, EXTENSION_CONFIG, SEGMENTER, SearchService, QueueService, AssetAiService, OcrDocumentRepository],
+      exports: [
+        EXTENSION_DB,
+        EXTENSION_CONFIG,
+        SEGMENTER,
+        SearchService,
+        QueueService,
+        AssetAiService,
+        OcrDocumentRepository,
+      ],
     };
   }
 }

@@ -3,7 +3,15 @@ import { createServer, Server } from 'node:net';
 import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
 import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
 import { readJson } from '../inference/helpers';
-import { createTestDatabase, seedApiKey, seedAsset, seedSession, seedUser, SeededUser, TestDatabase } from '../support/immich-database';
+import {
+  createTestDatabase,
+  seedApiKey,
+  seedAsset,
+  seedSession,
+  seedUser,
+  SeededUser,
+  TestDatabase,
+} from '../support/immich-database';
 import { api, eventually, flushRedis, RunningSidecar, startSidecar } from './support/sidecar';
 
 /**
@@ -11,7 +19,12 @@ import { api, eventually, flushRedis, RunningSidecar, startSidecar } from './sup
  * permissions, ownership, validation of every parameter, hostile queries, docs and health.
  */
 
-const line = (text: string) => ({ text, boxScore: 0.9, textScore: 0.95, box: [0.1, 0.1, 0.9, 0.1, 0.9, 0.2, 0.1, 0.2] });
+const line = (text: string) => ({
+  text,
+  boxScore: 0.9,
+  textScore: 0.95,
+  box: [0.1, 0.1, 0.9, 0.1, 0.9, 0.2, 0.1, 0.2],
+});
 
 describe('extension API', () => {
   let database: TestDatabase;
@@ -29,13 +42,22 @@ describe('extension API', () => {
     await new Promise<void>((resolve) => deadInference.listen(0, '127.0.0.1', resolve));
     const port = (deadInference.address() as { port: number }).port;
     await flushRedis();
-    sidecar = await startSidecar(database, { INFERENCE_URL: `http://127.0.0.1:${port}`, JOB_WORKER: 'false', INFERENCE_TIMEOUT_MS: '2000' });
+    sidecar = await startSidecar(database, {
+      INFERENCE_URL: `http://127.0.0.1:${port}`,
+      JOB_WORKER: 'false',
+      INFERENCE_TIMEOUT_MS: '2000',
+    });
 
     alice = await seedUser(database.db, { name: 'Alice' });
     bob = await seedUser(database.db, { name: 'Bob' });
     admin = await seedUser(database.db, { name: 'Admin', isAdmin: true });
     const documents = new OcrDocumentRepository(database.db, new ZhparserSegmenter());
-    const add = async (key: string, ownerId: string, text: string, extra: Parameters<typeof seedAsset>[1] = { ownerId }) => {
+    const add = async (
+      key: string,
+      ownerId: string,
+      text: string,
+      extra: Parameters<typeof seedAsset>[1] = { ownerId },
+    ) => {
       asset[key] = await seedAsset(database.db, { ...extra, ownerId, previewPath: '/data/thumbs/x.jpeg' });
       await documents.replace(asset[key], { source: 'inference', model: 'test', attempts: 1, lines: [line(text)] });
     };
@@ -78,7 +100,9 @@ describe('extension API', () => {
       ]) {
         const response = await get(`/api/ocr/search?q=${encodeURIComponent('ocr:发票')}`, headers);
         expect(response.status).toBe(200);
-        expect((await readJson<{ hits: Array<{ assetId: string }> }>(response)).hits.map((hit) => hit.assetId)).toContain(asset.aliceInvoice);
+        expect(
+          (await readJson<{ hits: Array<{ assetId: string }> }>(response)).hits.map((hit) => hit.assetId),
+        ).toContain(asset.aliceInvoice);
       }
     });
 
@@ -112,19 +136,28 @@ describe('extension API', () => {
         expect((await api(sidecar, key).get(`/api/assets/${id}/ocr`)).status).toBe(404);
         expect((await api(sidecar, key).post(`/api/assets/${id}/reprocess`, { ocr: true })).status).toBe(404);
       }
-      const bulk = await api(sidecar, bob.apiKey).post('/api/assets/reprocess', { assetIds: [asset.bobInvoice, asset.aliceInvoice] });
+      const bulk = await api(sidecar, bob.apiKey).post('/api/assets/reprocess', {
+        assetIds: [asset.bobInvoice, asset.aliceInvoice],
+      });
       expect(bulk.status).toBe(404);
       const owner = await api(sidecar, alice.apiKey).get(`/api/assets/${asset.aliceInvoice}/ocr`);
       expect(owner.status).toBe(200);
       const body = await readJson<{ status: string; lines: Array<{ text: string; box: number[] }> }>(owner);
       expect(body.status).toBe('done');
-      expect(body.lines).toEqual([expect.objectContaining({ text: '增值税发票 Invoice 2024', box: [0.1, 0.1, 0.9, 0.1, 0.9, 0.2, 0.1, 0.2] })]);
+      expect(body.lines).toEqual([
+        expect.objectContaining({ text: '增值税发票 Invoice 2024', box: [0.1, 0.1, 0.9, 0.1, 0.9, 0.2, 0.1, 0.2] }),
+      ]);
     });
 
     it('queues a regenerate for owned assets (202 with the job ids) and shows it as waiting', async () => {
-      const response = await api(sidecar, alice.apiKey).post(`/api/assets/${asset.aliceInvoice}/reprocess`, { ocr: true, clip: true });
+      const response = await api(sidecar, alice.apiKey).post(`/api/assets/${asset.aliceInvoice}/reprocess`, {
+        ocr: true,
+        clip: true,
+      });
       expect(response.status).toBe(202);
-      expect(await readJson(response)).toEqual({ jobs: { ocr: [`ocr-${asset.aliceInvoice}`], clip: [`clip-${asset.aliceInvoice}`] } });
+      expect(await readJson(response)).toEqual({
+        jobs: { ocr: [`ocr-${asset.aliceInvoice}`], clip: [`clip-${asset.aliceInvoice}`] },
+      });
       const status = await readJson<{ queue: { waiting: number } }>(await api(sidecar, alice.apiKey).get('/api/jobs'));
       expect(status.queue.waiting).toBe(2);
     });
@@ -153,7 +186,9 @@ describe('extension API', () => {
       [{ ocr: 'yes' }, 'ocr not a boolean'],
       [{ ocr: true, unknown: 1 }, 'unknown field'],
     ])('POST reprocess %j -> 400 (%s)', async (body) => {
-      expect((await api(sidecar, alice.apiKey).post(`/api/assets/${asset.aliceInvoice}/reprocess`, body)).status).toBe(400);
+      expect((await api(sidecar, alice.apiKey).post(`/api/assets/${asset.aliceInvoice}/reprocess`, body)).status).toBe(
+        400,
+      );
     });
 
     it('refuses bulk lists that are empty, too long or not UUIDs', async () => {
@@ -174,15 +209,34 @@ describe('extension API', () => {
     });
 
     it('never fails on hostile search text', async () => {
-      const hostile = ["'", '"', '\\', '&|!:*()', "a & b | !c:* (d)'", '🐱🐶', 'x\u0000y', 'ocr:', 'ocr:"', '-', 'OR OR', `ocr:${'发'.repeat(495)}`];
-      for (const q of hostile) expect([q, (await api(sidecar, alice.apiKey).get(`/api/ocr/search?q=${encodeURIComponent(q)}`)).status]).toEqual([q, 200]);
+      const hostile = [
+        "'",
+        '"',
+        '\\',
+        '&|!:*()',
+        "a & b | !c:* (d)'",
+        '🐱🐶',
+        'x\u0000y',
+        'ocr:',
+        'ocr:"',
+        '-',
+        'OR OR',
+        `ocr:${'发'.repeat(495)}`,
+      ];
+      for (const q of hostile)
+        expect([
+          q,
+          (await api(sidecar, alice.apiKey).get(`/api/ocr/search?q=${encodeURIComponent(q)}`)).status,
+        ]).toEqual([q, 200]);
     });
   });
 
   it('ranks OCR alone, and says so, when CLIP is unavailable for a plain query', async () => {
     const response = await api(sidecar, alice.apiKey).get(`/api/ocr/search?q=${encodeURIComponent('增值税')}`);
     expect(response.status).toBe(200);
-    const body = await readJson<{ mode: string; degraded: string; hits: Array<{ assetId: string; clip: unknown }> }>(response);
+    const body = await readJson<{ mode: string; degraded: string; hits: Array<{ assetId: string; clip: unknown }> }>(
+      response,
+    );
     expect(body.mode).toBe('mixed');
     expect(body.degraded).toMatch(/^CLIP unavailable, OCR text only: inference service/);
     expect(body.degraded).not.toMatch(/127\.0\.0\.1|localhost/);
@@ -208,7 +262,9 @@ describe('extension API', () => {
     const started = await api(sidecar, admin.apiKey).post('/api/jobs/ocr', { scope: 'missing' });
     expect(started.status).toBe(202);
     await eventually(async () => {
-      const status = await readJson<{ queue: { waiting: number }; feeding?: unknown }>(await api(sidecar, admin.apiKey).get('/api/jobs'));
+      const status = await readJson<{ queue: { waiting: number }; feeding?: unknown }>(
+        await api(sidecar, admin.apiKey).get('/api/jobs'),
+      );
       return !status.feeding && status.queue.waiting === 3;
     });
     expect(noDoc).toBeTruthy();
@@ -220,10 +276,24 @@ describe('extension API', () => {
     expect(await docs.text()).toContain('swagger');
     const spec = await readJson<{ paths: Record<string, unknown> }>(await get('/api/docs-json'));
     expect(Object.keys(spec.paths)).toEqual(
-      expect.arrayContaining(['/api/ocr/search', '/api/assets/{id}/ocr', '/api/assets/{id}/reprocess', '/api/assets/reprocess', '/api/jobs', '/api/jobs/ocr', '/api/health']),
+      expect.arrayContaining([
+        '/api/ocr/search',
+        '/api/assets/{id}/ocr',
+        '/api/assets/{id}/reprocess',
+        '/api/assets/reprocess',
+        '/api/jobs',
+        '/api/jobs/ocr',
+        '/api/health',
+      ]),
     );
     const health = await get('/api/health');
     expect(health.status).toBe(200);
-    expect(await readJson(health)).toEqual({ status: 'ok', database: 'ok', redis: 'ok', segmenter: 'zhparser', worker: false });
+    expect(await readJson(health)).toEqual({
+      status: 'ok',
+      database: 'ok',
+      redis: 'ok',
+      segmenter: 'zhparser',
+      worker: false,
+    });
   });
 });

@@ -28,7 +28,11 @@ describe('CLIP regenerate and mixed ranking', () => {
   let user: SeededUser;
   let mediaRoot: string;
   const asset: Record<string, string> = {};
-  const colours: Record<string, [number, number, number]> = { red: [220, 20, 20], green: [20, 200, 20], blue: [20, 20, 220] };
+  const colours: Record<string, [number, number, number]> = {
+    red: [220, 20, 20],
+    green: [20, 200, 20],
+    blue: [20, 20, 220],
+  };
 
   beforeAll(async () => {
     clip = await testClipRoot();
@@ -42,7 +46,11 @@ describe('CLIP regenerate and mixed ranking', () => {
       asset[name] = await seedAsset(database.db, { ownerId: user.id, previewPath: path });
     }
     await flushRedis();
-    sidecar = await startSidecar(database, { INFERENCE_URL: inference.url, IMMICH_MEDIA_LOCATION: mediaRoot, CLIP_MODEL_NAME: 'ViT-B-16__openai' });
+    sidecar = await startSidecar(database, {
+      INFERENCE_URL: inference.url,
+      IMMICH_MEDIA_LOCATION: mediaRoot,
+      CLIP_MODEL_NAME: 'ViT-B-16__openai',
+    });
   });
 
   afterAll(async () => {
@@ -55,9 +63,11 @@ describe('CLIP regenerate and mixed ranking', () => {
 
   const embeddings = async () =>
     Object.fromEntries(
-      (await sql<{ assetId: string; embedding: string }>`SELECT "assetId", embedding::text FROM smart_search`.execute(database.db)).rows.map(
-        (row) => [row.assetId, JSON.parse(row.embedding) as number[]],
-      ),
+      (
+        await sql<{ assetId: string; embedding: string }>`SELECT "assetId", embedding::text FROM smart_search`.execute(
+          database.db,
+        )
+      ).rows.map((row) => [row.assetId, JSON.parse(row.embedding) as number[]]),
     );
   const search = async (q: string) => {
     const response = await api(sidecar, user.apiKey).get(`/api/ocr/search?q=${encodeURIComponent(q)}`);
@@ -66,7 +76,11 @@ describe('CLIP regenerate and mixed ranking', () => {
   };
 
   it("regenerates CLIP into Immich's smart_search for the selected photos", async () => {
-    const response = await api(sidecar, user.apiKey).post('/api/assets/reprocess', { assetIds: Object.values(asset), ocr: false, clip: true });
+    const response = await api(sidecar, user.apiKey).post('/api/assets/reprocess', {
+      assetIds: Object.values(asset),
+      ocr: false,
+      clip: true,
+    });
     expect(response.status).toBe(202);
     const stored = await eventually(async () => {
       const rows = await embeddings();
@@ -83,7 +97,9 @@ describe('CLIP regenerate and mixed ranking', () => {
     const body = await search('红色');
     expect(body.mode).toBe('mixed');
     expect(body.degraded).toBeUndefined();
-    expect(body.hits[0]).toEqual(expect.objectContaining({ assetId: asset.red, ocr: null, clip: expect.objectContaining({ rank: 1 }) }));
+    expect(body.hits[0]).toEqual(
+      expect.objectContaining({ assetId: asset.red, ocr: null, clip: expect.objectContaining({ rank: 1 }) }),
+    );
   });
 
   it('fuses OCR and CLIP: a photo that both rankings find comes first', async () => {
@@ -109,7 +125,9 @@ describe('CLIP regenerate and mixed ranking', () => {
   it('renews the row when the photo changed', async () => {
     const before = (await embeddings())[asset.red];
     await writeFile(join(mediaRoot, 'red-preview.jpeg'), await solidJpeg(colours.green, 320, 240));
-    expect((await api(sidecar, user.apiKey).post(`/api/assets/${asset.red}/reprocess`, { ocr: false, clip: true })).status).toBe(202);
+    expect(
+      (await api(sidecar, user.apiKey).post(`/api/assets/${asset.red}/reprocess`, { ocr: false, clip: true })).status,
+    ).toBe(202);
     const after = await eventually(async () => {
       const vector = (await embeddings())[asset.red];
       return vector.some((value, i) => Math.abs(value - before[i]) > 1e-4) && vector;
@@ -122,9 +140,13 @@ describe('CLIP regenerate and mixed ranking', () => {
     await sql`DROP INDEX clip_index`.execute(database.db);
     await sql`DELETE FROM smart_search`.execute(database.db);
     await sql`ALTER TABLE smart_search ALTER COLUMN embedding TYPE vector(768)`.execute(database.db);
-    expect((await api(sidecar, user.apiKey).post(`/api/assets/${asset.green}/reprocess`, { ocr: false, clip: true })).status).toBe(202);
+    expect(
+      (await api(sidecar, user.apiKey).post(`/api/assets/${asset.green}/reprocess`, { ocr: false, clip: true })).status,
+    ).toBe(202);
     const failure = await eventually(async () => {
-      const status = await readJson<{ failures: Array<{ job: string; assetId: string; error: string }> }>(await api(sidecar, user.apiKey).get('/api/jobs'));
+      const status = await readJson<{ failures: Array<{ job: string; assetId: string; error: string }> }>(
+        await api(sidecar, user.apiKey).get('/api/jobs'),
+      );
       return status.failures.find((item) => item.assetId === asset.green);
     });
     expect(failure.job).toBe('clip');

@@ -52,10 +52,16 @@ describe('OCR job failures', () => {
 
   const start = async (inferenceUrl: string) => {
     await flushRedis();
-    sidecar = await startSidecar(database, { INFERENCE_URL: inferenceUrl, IMMICH_MEDIA_LOCATION: media.root, JOB_ATTEMPTS: '3', JOB_BACKOFF_MS: '100' });
+    sidecar = await startSidecar(database, {
+      INFERENCE_URL: inferenceUrl,
+      IMMICH_MEDIA_LOCATION: media.root,
+      JOB_ATTEMPTS: '3',
+      JOB_BACKOFF_MS: '100',
+    });
     return sidecar;
   };
-  const ocrOf = async (assetId: string) => readJson<OcrBody>(await api(sidecar!, user.apiKey).get(`/api/assets/${assetId}/ocr`));
+  const ocrOf = async (assetId: string) =>
+    readJson<OcrBody>(await api(sidecar!, user.apiKey).get(`/api/assets/${assetId}/ocr`));
   const regenerate = async (assetId: string) =>
     expect((await api(sidecar!, user.apiKey).post(`/api/assets/${assetId}/reprocess`, { ocr: true })).status).toBe(202);
 
@@ -70,11 +76,14 @@ describe('OCR job failures', () => {
     expect(failed.attempts).toBe(3);
     expect(failed.error).toMatch(/^inference service (closed the connection|refused the connection)/);
     expect(failed.lines).toEqual([]);
-    const status = await readJson<{ documents: { failed: number }; failures: Array<{ assetId: string; error: string }> }>(
-      await api(sidecar!, user.apiKey).get('/api/jobs'),
-    );
+    const status = await readJson<{
+      documents: { failed: number };
+      failures: Array<{ assetId: string; error: string }>;
+    }>(await api(sidecar!, user.apiKey).get('/api/jobs'));
     expect(status.documents.failed).toBeGreaterThanOrEqual(1);
-    expect(status.failures).toEqual(expect.arrayContaining([expect.objectContaining({ assetId, error: failed.error })]));
+    expect(status.failures).toEqual(
+      expect.arrayContaining([expect.objectContaining({ assetId, error: failed.error })]),
+    );
   });
 
   it('keeps the text of an earlier success when a later regenerate fails', async () => {

@@ -65,9 +65,17 @@ describe('OCR pipeline on the fixture photos', () => {
   });
 
   const documents = () =>
-    database.db.selectFrom('immich_ai.ocr_document').select(['assetId', 'status', 'source', 'lineCount', 'processedAt']).execute();
+    database.db
+      .selectFrom('immich_ai.ocr_document')
+      .select(['assetId', 'status', 'source', 'lineCount', 'processedAt'])
+      .execute();
   const lines = (assetId: string) =>
-    database.db.selectFrom('immich_ai.ocr_line').select(['id', 'text', 'lineNo']).where('assetId', '=', assetId).orderBy('lineNo').execute();
+    database.db
+      .selectFrom('immich_ai.ocr_line')
+      .select(['id', 'text', 'lineNo'])
+      .where('assetId', '=', assetId)
+      .orderBy('lineNo')
+      .execute();
   const search = async (q: string) => {
     const response = await api(sidecar, user.apiKey).get(`/api/ocr/search?q=${encodeURIComponent(q)}`);
     expect(response.status).toBe(200);
@@ -121,7 +129,10 @@ describe('OCR pipeline on the fixture photos', () => {
     });
     expect(after.map((line) => line.text)).toEqual(before.map((line) => line.text));
     expect(await ocrRuns(inference)).toBe(runs + 1);
-    const total = await database.db.selectFrom('immich_ai.ocr_line').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+    const total = await database.db
+      .selectFrom('immich_ai.ocr_line')
+      .select(sql<number>`count(*)::int`.as('n'))
+      .executeTakeFirstOrThrow();
     const expected = (await documents()).reduce((sum, row) => sum + row.lineCount, 0);
     expect(total.n).toBe(expected);
   });
@@ -137,7 +148,9 @@ describe('OCR pipeline on the fixture photos', () => {
     expect([a.status, b.status]).toEqual([202, 202]);
     await eventually(async () => (await lines(assetId))[0]?.id !== before);
     await eventually(async () => {
-      const status = await readJson<{ queue: { waiting: number; active: number } }>(await api(sidecar, user.apiKey).get('/api/jobs'));
+      const status = await readJson<{ queue: { waiting: number; active: number } }>(
+        await api(sidecar, user.apiKey).get('/api/jobs'),
+      );
       return status.queue.waiting + status.queue.active === 0;
     });
     expect(await ocrRuns(inference)).toBe(runs + 1);
@@ -154,7 +167,9 @@ describe('OCR pipeline on the fixture photos', () => {
   it("indexes Immich's own OCR instead of reading the photo again", async () => {
     const assetId = await seedAsset(database.db, { ownerId: user.id, previewPath: media.paths.f05 });
     await sql`INSERT INTO asset_ocr ("assetId", x1, y1, x2, y2, x3, y3, x4, y4, "boxScore", "textScore", text)
-      VALUES (${assetId}, 0.1, 0.1, 0.9, 0.1, 0.9, 0.2, 0.1, 0.2, 0.95, 0.97, '兰州拉面 牛肉面 12元')`.execute(database.db);
+      VALUES (${assetId}, 0.1, 0.1, 0.9, 0.1, 0.9, 0.2, 0.1, 0.2, 0.95, 0.97, '兰州拉面 牛肉面 12元')`.execute(
+      database.db,
+    );
     await sql`INSERT INTO asset_job_status ("assetId", "ocrAt") VALUES (${assetId}, now())`.execute(database.db);
     const runs = await ocrRuns(inference);
     await eventually(async () => (await documents()).find((row) => row.assetId === assetId && row.status === 'done'));

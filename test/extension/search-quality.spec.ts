@@ -32,7 +32,10 @@ describe.each<[string, () => Segmenter]>([
     search = new SearchRepository(database.db, segmenter);
     userId = (await seedUser(database.db)).id;
     for (const doc of corpus) {
-      const assetId = await seedAsset(database.db, { ownerId: userId, fileCreatedAt: new Date(NOW - (doc.daysAgo ?? 30) * DAY) });
+      const assetId = await seedAsset(database.db, {
+        ownerId: userId,
+        fileCreatedAt: new Date(NOW - (doc.daysAgo ?? 30) * DAY),
+      });
       keyOf.set(assetId, doc.key);
       await documents.replace(assetId, {
         source: 'inference',
@@ -114,7 +117,9 @@ describe.each<[string, () => Segmenter]>([
     expect(bread).toEqual(['bread', 'breadcrumbs']);
     // 出发|票价: 发票 only as characters across two words, so below the documents with the word 发票.
     const invoices = await find('发票');
-    expect([...invoices].sort()).toEqual(['draft-invoice', 'invoice-cross', 'vat-normal', 'vat-spaced', 'vat-special'].sort());
+    expect([...invoices].sort()).toEqual(
+      ['draft-invoice', 'invoice-cross', 'vat-normal', 'vat-spaced', 'vat-special'].sort(),
+    );
     expect(invoices.indexOf('invoice-cross')).toBeGreaterThan(invoices.indexOf('vat-spaced'));
     expect(invoices.indexOf('invoice-cross')).toBeGreaterThan(invoices.indexOf('draft-invoice'));
   });
@@ -126,7 +131,23 @@ describe.each<[string, () => Segmenter]>([
   it('finds nothing for text that is not there, and never fails on hostile input', async () => {
     await expectFound('不存在的词', []);
     await expectFound('zzzz', []);
-    const hostile = ["'", '"', '\\', "\\'", '&|!:*()', "a & b | !c:* (d)'", '🐱🐶', 'x\u0000y', '<->', '!!!', "''''", 'OR', '-', '-"', 'x'.repeat(499)];
+    const hostile = [
+      "'",
+      '"',
+      '\\',
+      "\\'",
+      '&|!:*()',
+      "a & b | !c:* (d)'",
+      '🐱🐶',
+      'x\u0000y',
+      '<->',
+      '!!!',
+      "''''",
+      'OR',
+      '-',
+      '-"',
+      'x'.repeat(499),
+    ];
     for (const query of hostile) await expect(find(query)).resolves.toBeInstanceOf(Array);
     await expectFound('鱼\u0000', ['fish-dish', 'fish-word']);
   });

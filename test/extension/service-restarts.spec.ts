@@ -1,6 +1,12 @@
 import { RunningApp, readJson, startApp } from '../inference/helpers';
 import { createTestDatabase, seedAsset, seedUser, SeededUser, TestDatabase } from '../support/immich-database';
-import { copySchema, PrivatePostgres, PrivateRedis, startPrivatePostgres, startPrivateRedis } from '../support/private-services';
+import {
+  copySchema,
+  PrivatePostgres,
+  PrivateRedis,
+  startPrivatePostgres,
+  startPrivateRedis,
+} from '../support/private-services';
 import { api, eventually, mediaWithPreviews, RunningSidecar, startSidecar } from './support/sidecar';
 import { forwardTo, StandIn, startStandIn } from './support/stand-in-inference';
 import { sql } from 'kysely';
@@ -72,7 +78,10 @@ describe('service restarts', () => {
       expect(await readJson(health)).toEqual(expect.objectContaining({ database: 'ok', redis: 'unavailable' }));
 
       await redis.start();
-      await eventually(async () => (await api(sidecar, user.apiKey).post(`/api/assets/${during}/reprocess`, {})).status === 202, 30_000);
+      await eventually(
+        async () => (await api(sidecar, user.apiKey).post(`/api/assets/${during}/reprocess`, {})).status === 202,
+        30_000,
+      );
       await eventually(async () => (await documentStatus(database, during))?.status === 'done', 30_000);
     }, 90_000);
   });
@@ -92,7 +101,10 @@ describe('service restarts', () => {
       await sql`CREATE DATABASE immich`.execute(setup);
       await setup.destroy();
       copySchema(template.url, postgres.url('immich'));
-      const database = { url: postgres.url('immich'), db: createDatabase(postgres.url('immich'), { max: 2 }) } as TestDatabase;
+      const database = {
+        url: postgres.url('immich'),
+        db: createDatabase(postgres.url('immich'), { max: 2 }),
+      } as TestDatabase;
       user = await seedUser(database.db);
       await database.db.destroy();
       // When asked, Postgres is stopped while the photo is being read: the job's write then fails.

@@ -4,7 +4,15 @@ import { sql } from 'kysely';
 import { ocrTruth } from '../support/fixtures';
 import { createTestDatabase, seedAsset, seedUser, SeededUser, TestDatabase } from '../support/immich-database';
 import { RunningApp, startApp } from '../inference/helpers';
-import { api, eventually, flushRedis, mediaWithPreviews, RunningSidecar, startSidecar, testRedisDb } from './support/sidecar';
+import {
+  api,
+  eventually,
+  flushRedis,
+  mediaWithPreviews,
+  RunningSidecar,
+  startSidecar,
+  testRedisDb,
+} from './support/sidecar';
 import { forwardTo, StandIn, startStandIn } from './support/stand-in-inference';
 
 /**
@@ -30,7 +38,9 @@ describe('a worker killed mid-job', () => {
     user = await seedUser(database.db);
     inference = await startApp({ ocrWorkers: 0, tasks: ['ocr'] });
     // The first read hangs (the worker dies during it); later ones go straight through.
-    standIn = await startStandIn((request, response, body) => forwardTo(() => inference.url, slow ? 60_000 : 0)(request, response, body));
+    standIn = await startStandIn((request, response, body) =>
+      forwardTo(() => inference.url, slow ? 60_000 : 0)(request, response, body),
+    );
     await flushRedis();
   });
 
@@ -77,7 +87,12 @@ describe('a worker killed mid-job', () => {
 
     survivor = await startSidecar(database, { INFERENCE_URL: standIn.url, IMMICH_MEDIA_LOCATION: media.root });
     const document = await eventually(
-      () => database.db.selectFrom('immich_ai.ocr_document').select(['status', 'lineCount']).where('assetId', '=', assetId).executeTakeFirst(),
+      () =>
+        database.db
+          .selectFrom('immich_ai.ocr_document')
+          .select(['status', 'lineCount'])
+          .where('assetId', '=', assetId)
+          .executeTakeFirst(),
       30_000,
     );
     expect(document).toEqual({ status: 'done', lineCount: ocrTruth.f03.length });

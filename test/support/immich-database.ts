@@ -41,7 +41,9 @@ export async function ensureTemplateDatabase(): Promise<void> {
     );
     const missing = ['vector', 'zhparser'].filter((name) => !extensions.some((row) => row.name === name));
     if (missing.length > 0) {
-      throw new Error(`Postgres lacks ${missing.join(' and ')}: run ../shared/vendor/install-pg-extensions.sh (as root) first`);
+      throw new Error(
+        `Postgres lacks ${missing.join(' and ')}: run ../shared/vendor/install-pg-extensions.sh (as root) first`,
+      );
     }
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE_DB]);
     return rowCount === 1;
@@ -122,7 +124,11 @@ export async function seedUser(
   return { id, email, apiKey };
 }
 
-export async function seedApiKey(db: Kysely<ExtensionDatabase>, userId: string, permissions: string[]): Promise<string> {
+export async function seedApiKey(
+  db: Kysely<ExtensionDatabase>,
+  userId: string,
+  permissions: string[],
+): Promise<string> {
   const secret = randomBytes(32).toString('base64url');
   await sql`INSERT INTO api_key (name, key, "userId", permissions) VALUES ('test', ${sha256(secret)}, ${userId}, ${permissions})`.execute(
     db,
@@ -131,9 +137,15 @@ export async function seedApiKey(db: Kysely<ExtensionDatabase>, userId: string, 
 }
 
 /** A session token in clear, as Immich hands it to the browser (cookie immich_access_token). */
-export async function seedSession(db: Kysely<ExtensionDatabase>, userId: string, { expiresAt = null as Date | null } = {}) {
+export async function seedSession(
+  db: Kysely<ExtensionDatabase>,
+  userId: string,
+  { expiresAt = null as Date | null } = {},
+) {
   const token = randomBytes(32).toString('base64url');
-  await sql`INSERT INTO session (token, "userId", "expiresAt") VALUES (${sha256(token)}, ${userId}, ${expiresAt})`.execute(db);
+  await sql`INSERT INTO session (token, "userId", "expiresAt") VALUES (${sha256(token)}, ${userId}, ${expiresAt})`.execute(
+    db,
+  );
   return token;
 }
 
@@ -159,7 +171,9 @@ export async function seedAsset(db: Kysely<ExtensionDatabase>, options: SeedAsse
     db,
   );
   if (options.previewPath) {
-    await sql`INSERT INTO asset_file ("assetId", type, path) VALUES (${id}, 'preview', ${options.previewPath})`.execute(db);
+    await sql`INSERT INTO asset_file ("assetId", type, path) VALUES (${id}, 'preview', ${options.previewPath})`.execute(
+      db,
+    );
   }
   return id;
 }

@@ -39,16 +39,35 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   let child: ChildProcess | undefined;
   const ping = () => {
     try {
-      return execFileSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', stdio: 'pipe' }).trim() === 'PONG';
+      return (
+        execFileSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8', stdio: 'pipe' }).trim() === 'PONG'
+      );
     } catch {
       return false;
     }
   };
   const start = async () => {
     if (child) return;
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--dir',
+        dir,
+      ],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitFor(ping, 'redis-server');
   };
   const stop = async () => {
@@ -91,13 +110,26 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     chownSync(dir, uid, gid);
   }
   const run = (binary: string, args: string[]) =>
-    execFileSync(asRoot ? 'runuser' : join(PG_BIN, binary), asRoot ? ['-u', 'postgres', '--', join(PG_BIN, binary), ...args] : args, {
-      stdio: 'pipe',
-      cwd: dir,
-    });
+    execFileSync(
+      asRoot ? 'runuser' : join(PG_BIN, binary),
+      asRoot ? ['-u', 'postgres', '--', join(PG_BIN, binary), ...args] : args,
+      {
+        stdio: 'pipe',
+        cwd: dir,
+      },
+    );
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale', 'C.UTF-8']);
   const start = () =>
-    void run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`, 'start']);
+    void run('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      'start',
+    ]);
   const stop = () => void run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
   start();
   return {
@@ -118,6 +150,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 
 /** Copies a database's schema (Immich's tables, extensions) into another server. */
 export function copySchema(fromUrl: string, toUrl: string): void {
-  const dump = execFileSync(join(PG_BIN, 'pg_dump'), ['--schema-only', '--no-owner', '--no-privileges', fromUrl], { maxBuffer: 64 * 1024 * 1024 });
-  execFileSync(join(PG_BIN, 'psql'), ['-q', '-v', 'ON_ERROR_STOP=1', toUrl], { input: dump, stdio: ['pipe', 'ignore', 'pipe'] });
+  const dump = execFileSync(join(PG_BIN, 'pg_dump'), ['--schema-only', '--no-owner', '--no-privileges', fromUrl], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  execFileSync(join(PG_BIN, 'psql'), ['-q', '-v', 'ON_ERROR_STOP=1', toUrl], {
+    input: dump,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
 }

@@ -24,7 +24,8 @@ export class JobsController {
   @RequireAuth({ permission: 'job.create', admin: true })
   @ApiOperation({ summary: 'Queue OCR for every asset that is missing it, failed, or all (admins)' })
   queueOcr(@Body() dto: QueueOcrDto) {
-    if (!this.queue.startQueueOcr(dto.scope)) throw new ConflictException('Queueing is already in progress; see GET /api/jobs');
+    if (!this.queue.startQueueOcr(dto.scope))
+      throw new ConflictException('Queueing is already in progress; see GET /api/jobs');
     return { scope: dto.scope, started: true };
   }
 }

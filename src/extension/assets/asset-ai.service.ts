@@ -14,7 +14,10 @@ export class AssetAiService {
 
   async getOcr(userId: string, assetId: string) {
     await this.requireOwned(userId, [assetId]);
-    const [document, lines] = await Promise.all([this.documents.getDocument(assetId), this.documents.getLines([assetId])]);
+    const [document, lines] = await Promise.all([
+      this.documents.getDocument(assetId),
+      this.documents.getLines([assetId]),
+    ]);
     return {
       assetId,
       status: document?.status ?? 'missing',
@@ -39,7 +42,9 @@ export class AssetAiService {
     const owned = new Set(await this.assets.filterOwned(userId, assetIds));
     const missing = assetIds.filter((id) => !owned.has(id));
     if (missing.length > 0) {
-      throw new NotFoundException(missing.length === 1 ? `Asset not found: ${missing[0]}` : `Assets not found: ${missing.join(', ')}`);
+      throw new NotFoundException(
+        missing.length === 1 ? `Asset not found: ${missing[0]}` : `Assets not found: ${missing.join(', ')}`,
+      );
     }
   }
 }

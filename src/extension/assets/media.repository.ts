@@ -26,7 +26,9 @@ export class MediaRepository {
     const path = isAbsolute(storedPath) ? resolve(storedPath) : resolve(this.root, storedPath);
     const inside = relative(this.root, path);
     if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-      throw new MediaFileError('the preview is outside IMMICH_MEDIA_LOCATION (mount Immich media at the same path as Immich does)');
+      throw new MediaFileError(
+        'the preview is outside IMMICH_MEDIA_LOCATION (mount Immich media at the same path as Immich does)',
+      );
     }
     return path;
   }
@@ -38,9 +40,12 @@ export class MediaRepository {
       size = (await stat(path)).size;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new MediaFileError(code === 'ENOENT' ? 'the preview file is missing' : `the preview file cannot be read (${code})`);
+      throw new MediaFileError(
+        code === 'ENOENT' ? 'the preview file is missing' : `the preview file cannot be read (${code})`,
+      );
     }
-    if (size > MAX_PREVIEW_BYTES) throw new MediaFileError(`the preview file is ${size} bytes, too large for a preview`);
+    if (size > MAX_PREVIEW_BYTES)
+      throw new MediaFileError(`the preview file is ${size} bytes, too large for a preview`);
     return readFile(path);
   }
 }

@@ -1,6 +1,13 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AUTH_REQUIREMENT, AUTHENTICATOR, AuthContext, AuthRequest, AuthRequirement, Authenticator } from './auth.types';
+import {
+  AUTH_REQUIREMENT,
+  AUTHENTICATOR,
+  AuthContext,
+  AuthRequest,
+  AuthRequirement,
+  Authenticator,
+} from './auth.types';
 
 /** Authenticates every extension route that carries @RequireAuth, through the host's Authenticator. */
 @Injectable()

@@ -7,7 +7,10 @@ import type { ExtensionDatabase } from './schema';
  * The sidecar's own connection pool to Immich's database. A connection that dies while idle (Postgres
  * restarted) is logged and replaced on next use instead of taking the process down.
  */
-export function createDatabase(url: string, { max = 10, applicationName = 'immich-ai' } = {}): Kysely<ExtensionDatabase> {
+export function createDatabase(
+  url: string,
+  { max = 10, applicationName = 'immich-ai' } = {},
+): Kysely<ExtensionDatabase> {
   const logger = new Logger('Database');
   const pool = new Pool({
     connectionString: url,

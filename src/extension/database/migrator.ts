@@ -50,7 +50,9 @@ export function checkResult({ error, results }: MigrationResultSet): string[] {
   const failed = results?.find((result) => result.status === 'Error');
   if (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new MigrationError(failed ? `migration ${failed.migrationName} failed: ${reason}` : `migrations failed: ${reason}`);
+    throw new MigrationError(
+      failed ? `migration ${failed.migrationName} failed: ${reason}` : `migrations failed: ${reason}`,
+    );
   }
   return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
 }

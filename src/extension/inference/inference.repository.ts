@@ -1,7 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
 import type { ExtensionConfig } from '../../config/extension.config';
-import type { ClipTextualResponse, ClipVisualResponse, OcrResponse, OcrResult, PredictEntries } from '../../shared/wire/immich-ml';
+import type {
+  ClipTextualResponse,
+  ClipVisualResponse,
+  OcrResponse,
+  OcrResult,
+  PredictEntries,
+} from '../../shared/wire/immich-ml';
 
 /**
  * Calls to the inference service (or the gateway) over Immich's own ML protocol, Contract 1: the same
@@ -50,7 +56,10 @@ export class InferenceRepository {
   }
 
   async encodeImage(image: Buffer): Promise<number[]> {
-    const response = await this.predict<ClipVisualResponse>({ clip: { visual: { modelName: this.config.clip.modelName } } }, { image });
+    const response = await this.predict<ClipVisualResponse>(
+      { clip: { visual: { modelName: this.config.clip.modelName } } },
+      { image },
+    );
     return parseEmbedding(response.clip);
   }
 
@@ -83,7 +92,10 @@ export class InferenceRepository {
     if (!response.ok) {
       // 5xx and 429/408 pass with time; a 4xx says this input will never work (corrupt image, ...).
       const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
-      throw new InferenceError(`inference service answered ${response.status} for ${task}: ${errorText(body)}`, retryable);
+      throw new InferenceError(
+        `inference service answered ${response.status} for ${task}: ${errorText(body)}`,
+        retryable,
+      );
     }
     try {
       return JSON.parse(body) as T;
@@ -95,7 +107,11 @@ export class InferenceRepository {
 
 function parseEmbedding(value: unknown): number[] {
   const parsed = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
-  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length === 0 ||
+    !parsed.every((v) => typeof v === 'number' && Number.isFinite(v))
+  ) {
     throw new InferenceError('inference service answered CLIP with a malformed embedding', false);
   }
   return parsed as number[];

@@ -31,7 +31,12 @@ export interface OcrLineRow {
   box: number[];
 }
 
-const exampleLine: OcrLineInput = { text: DummyValue.STRING, boxScore: 0.9, textScore: 0.95, box: [0, 0, 1, 0, 1, 1, 0, 1] };
+const exampleLine: OcrLineInput = {
+  text: DummyValue.STRING,
+  boxScore: 0.9,
+  textScore: 0.95,
+  box: [0, 0, 1, 0, 1, 1, 0, 1],
+};
 
 /** Every query on our OCR tables (immich_ai.ocr_document, immich_ai.ocr_line). */
 @Injectable()
@@ -46,7 +51,9 @@ export class OcrDocumentRepository {
    * insert the new ones), so no reader ever sees half of an update. Fails with a foreign-key error
    * when the asset was deleted meanwhile; nothing is written then.
    */
-  @GenerateSql({ params: [DummyValue.UUID, { source: 'inference', model: 'PP-OCRv5_mobile', lines: [exampleLine], attempts: 1 }] })
+  @GenerateSql({
+    params: [DummyValue.UUID, { source: 'inference', model: 'PP-OCRv5_mobile', lines: [exampleLine], attempts: 1 }],
+  })
   async replace(assetId: string, input: OcrDocumentInput): Promise<void> {
     const texts = input.lines.map((line) => line.text);
     const document = {
@@ -117,7 +124,20 @@ export class OcrDocumentRepository {
   getDocument(assetId: string) {
     return this.db
       .selectFrom('immich_ai.ocr_document')
-      .select(['assetId', 'status', 'source', 'model', 'text', 'lineCount', 'segmenter', 'error', 'attempts', 'createdAt', 'updatedAt', 'processedAt'])
+      .select([
+        'assetId',
+        'status',
+        'source',
+        'model',
+        'text',
+        'lineCount',
+        'segmenter',
+        'error',
+        'attempts',
+        'createdAt',
+        'updatedAt',
+        'processedAt',
+      ])
       .where('assetId', '=', assetId)
       .executeTakeFirst();
   }
@@ -133,7 +153,10 @@ export class OcrDocumentRepository {
       .orderBy('assetId')
       .orderBy('lineNo')
       .execute();
-    return rows.map(({ x1, y1, x2, y2, x3, y3, x4, y4, ...line }) => ({ ...line, box: [x1, y1, x2, y2, x3, y3, x4, y4] }));
+    return rows.map(({ x1, y1, x2, y2, x3, y3, x4, y4, ...line }) => ({
+      ...line,
+      box: [x1, y1, x2, y2, x3, y3, x4, y4],
+    }));
   }
 
   /** Documents per status (done / failed), of one owner's assets or of all. */
@@ -141,7 +164,9 @@ export class OcrDocumentRepository {
   async countByStatus(ownerId?: string): Promise<Record<OcrDocumentStatus, number>> {
     const rows = await this.db
       .selectFrom('immich_ai.ocr_document as d')
-      .$if(ownerId !== undefined, (qb) => qb.innerJoin('asset', 'asset.id', 'd.assetId').where('asset.ownerId', '=', ownerId!))
+      .$if(ownerId !== undefined, (qb) =>
+        qb.innerJoin('asset', 'asset.id', 'd.assetId').where('asset.ownerId', '=', ownerId!),
+      )
       .select(['d.status', sql<number>`count(*)::int`.as('count')])
       .groupBy('d.status')
       .execute();

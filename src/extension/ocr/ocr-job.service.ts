@@ -42,9 +42,11 @@ export class OcrJobService {
     } catch (error) {
       if (isForeignKeyViolation(error)) return 'skipped'; // the asset was deleted while we read it
       if (!isRetryable(error) || attempt.last) {
-        await this.documents.recordFailure(assetId, source, describeJobError(error), attempt.number).catch((recordError: unknown) => {
-          if (!isForeignKeyViolation(recordError)) throw recordError;
-        });
+        await this.documents
+          .recordFailure(assetId, source, describeJobError(error), attempt.number)
+          .catch((recordError: unknown) => {
+            if (!isForeignKeyViolation(recordError)) throw recordError;
+          });
       }
       throw error;
     }

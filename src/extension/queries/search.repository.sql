@@ -19,53 +19,31 @@ select
         phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
       )
     )
-  )::float8 as "score",
-  (
-    row_number() over (
-      order by
-        (
-          ts_rank_cd(
-            '{0.1, 0.2, 0.4, 1.0}'::float4[],
-            d."searchVector",
-            (
-              phraseto_tsquery('chinese'::regconfig, $5) || $6::tsquery
-            )
-          ) + ts_rank_cd(
-            '{0.1, 0.2, 0.4, 1.0}'::float4[],
-            d."searchVector",
-            (
-              phraseto_tsquery('chinese'::regconfig, $7) || $8::tsquery
-            )
-          )
-        )::float8 desc,
-        asset."fileCreatedAt" desc,
-        asset.id
-    )
-  )::int as "ocrRank"
+  )::float8 as "score"
 from
   "immich_ai"."ocr_document" as "d"
   inner join "asset" on "asset"."id" = "d"."assetId"
 where
-  "asset"."ownerId" in ($9)
+  "asset"."ownerId" in ($5)
   and "asset"."deletedAt" is null
-  and "asset"."visibility" in ($10, $11)
+  and "asset"."visibility" in ($6, $7)
   and (
     (
       d."searchVector" @@ (
-        phraseto_tsquery('chinese'::regconfig, $12) || $13::tsquery
+        phraseto_tsquery('chinese'::regconfig, $8) || $9::tsquery
       )
     )
     and (
       d."searchVector" @@ (
-        phraseto_tsquery('chinese'::regconfig, $14) || $15::tsquery
+        phraseto_tsquery('chinese'::regconfig, $10) || $11::tsquery
       )
     )
     and not (
       (
         d."searchVector" @@ (
-          phraseto_tsquery('chinese'::regconfig, $16) || $17::tsquery
+          phraseto_tsquery('chinese'::regconfig, $12) || $13::tsquery
         )
-        or d."searchLatin" like $18
+        or d."searchLatin" like $14
       )
     )
   )
@@ -74,9 +52,9 @@ order by
   "asset"."fileCreatedAt" desc,
   "asset"."id"
 limit
-  $19
+  $15
 offset
-  $20;
+  $16;
 
 -- SearchRepository.searchMixed
 select
@@ -92,75 +70,68 @@ select
 with
   ocr as materialized (
     select
-      d."assetId",
-      (
-        ts_rank_cd(
-          '{0.1, 0.2, 0.4, 1.0}'::float4[],
-          d."searchVector",
-          (
-            phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
-          )
-        ) + ts_rank_cd(
-          '{0.1, 0.2, 0.4, 1.0}'::float4[],
-          d."searchVector",
-          (
-            phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
-          )
-        )
-      )::float8 as score,
+      best."assetId",
+      best.score,
       row_number() over (
         order by
+          best.score desc,
+          best."fileCreatedAt" desc,
+          best."assetId"
+      ) as rank
+    from
+      (
+        select
+          d."assetId",
           (
             ts_rank_cd(
               '{0.1, 0.2, 0.4, 1.0}'::float4[],
               d."searchVector",
               (
-                phraseto_tsquery('chinese'::regconfig, $5) || $6::tsquery
+                phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
               )
             ) + ts_rank_cd(
               '{0.1, 0.2, 0.4, 1.0}'::float4[],
               d."searchVector",
               (
-                phraseto_tsquery('chinese'::regconfig, $7) || $8::tsquery
+                phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
               )
             )
-          )::float8 desc,
+          )::float8 as score,
+          asset."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+          join public.asset on asset.id = d."assetId"
+        where
+          asset."ownerId" = any ($5::uuid[])
+          and asset."deletedAt" is null
+          and asset.visibility in ($6, $7)
+          and (
+            (
+              d."searchVector" @@ (
+                phraseto_tsquery('chinese'::regconfig, $8) || $9::tsquery
+              )
+            )
+            and (
+              d."searchVector" @@ (
+                phraseto_tsquery('chinese'::regconfig, $10) || $11::tsquery
+              )
+            )
+            and not (
+              (
+                d."searchVector" @@ (
+                  phraseto_tsquery('chinese'::regconfig, $12) || $13::tsquery
+                )
+                or d."searchLatin" like $14
+              )
+            )
+          )
+        order by
+          score desc,
           asset."fileCreatedAt" desc,
           asset.id
-      ) as rank
-    from
-      immich_ai.ocr_document d
-      join public.asset on asset.id = d."assetId"
-    where
-      asset."ownerId" = any ($9::uuid[])
-      and asset."deletedAt" is null
-      and asset.visibility::text in ($10, $11)
-      and (
-        (
-          d."searchVector" @@ (
-            phraseto_tsquery('chinese'::regconfig, $12) || $13::tsquery
-          )
-        )
-        and (
-          d."searchVector" @@ (
-            phraseto_tsquery('chinese'::regconfig, $14) || $15::tsquery
-          )
-        )
-        and not (
-          (
-            d."searchVector" @@ (
-              phraseto_tsquery('chinese'::regconfig, $16) || $17::tsquery
-            )
-            or d."searchLatin" like $18
-          )
-        )
-      )
-    order by
-      score desc,
-      asset."fileCreatedAt" desc,
-      asset.id
-    limit
-      $19
+        limit
+          $15
+      ) best
   ),
   clip as materialized (
     select
@@ -175,24 +146,24 @@ with
       (
         select
           s."assetId",
-          s.embedding <=> $20::vector as distance
+          s.embedding <=> $16::vector as distance
         from
           public.smart_search s
           join public.asset on asset.id = s."assetId"
         where
-          asset."ownerId" = any ($21::uuid[])
+          asset."ownerId" = any ($17::uuid[])
           and asset."deletedAt" is null
-          and asset.visibility::text in ($22, $23)
+          and asset.visibility in ($18, $19)
         order by
-          s.embedding <=> $24::vector
+          distance
         limit
-          $25
+          $20
       ) nearest
   ),
   fused as (
     select
       coalesce(ocr."assetId", clip."assetId") as "assetId",
-      coalesce($26::float8 / ($27 + ocr.rank), 0) + coalesce($28::float8 / ($29 + clip.rank), 0) as score,
+      coalesce($21::float8 / ($22 + ocr.rank), 0) + coalesce($23::float8 / ($24 + clip.rank), 0) as score,
       ocr.rank::int as "ocrRank",
       ocr.score as "ocrScore",
       clip.rank::int as "clipRank",
@@ -214,6 +185,6 @@ order by
   asset."fileCreatedAt" desc,
   asset.id
 limit
-  $30
+  $25
 offset
-  $31;
+  $26;

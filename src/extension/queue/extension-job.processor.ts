@@ -45,7 +45,9 @@ export class ExtensionJobProcessor extends WorkerHost {
         this.logger.warn(`${job.name} ${job.data.assetId}: ${reason} (not retried)`);
         throw new UnrecoverableError(reason);
       }
-      this.logger.warn(`${job.name} ${job.data.assetId}: ${reason} (try ${attempt.number}${attempt.last ? ', last' : ''})`);
+      this.logger.warn(
+        `${job.name} ${job.data.assetId}: ${reason} (try ${attempt.number}${attempt.last ? ', last' : ''})`,
+      );
       throw error;
     }
   }

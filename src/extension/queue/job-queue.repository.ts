@@ -39,12 +39,20 @@ export class JobQueueRepository {
       if (!existing) continue;
       const state = await existing.getState();
       if (state === 'failed' || state === 'completed') await existing.remove();
-      else if (force && !existing.data.force && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
+      else if (
+        force &&
+        !existing.data.force &&
+        (state === 'waiting' || state === 'delayed' || state === 'prioritized')
+      ) {
         await existing.updateData({ ...existing.data, force: true });
       }
     }
     await this.queue.addBulk(
-      ids.map((assetId) => ({ name, data: { assetId, ...(force ? { force } : {}) }, opts: { jobId: assetJobId(name, assetId) } })),
+      ids.map((assetId) => ({
+        name,
+        data: { assetId, ...(force ? { force } : {}) },
+        opts: { jobId: assetJobId(name, assetId) },
+      })),
     );
     return ids.map((assetId) => assetJobId(name, assetId));
   }
@@ -69,7 +77,15 @@ export class JobQueueRepository {
   }
 
   async counts(): Promise<QueueCounts> {
-    const counts = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'paused', 'prioritized', 'waiting-children');
+    const counts = await this.queue.getJobCounts(
+      'waiting',
+      'active',
+      'delayed',
+      'failed',
+      'paused',
+      'prioritized',
+      'waiting-children',
+    );
     return {
       waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts['waiting-children'] ?? 0),
       active: counts.active ?? 0,

@@ -109,7 +109,12 @@ export class QueueService implements OnApplicationBootstrap, OnApplicationShutdo
     ]);
     let failures = recent;
     if (!user.isAdmin) {
-      const owned = new Set(await this.assets.filterOwned(user.id, recent.flatMap((failure) => failure.assetId ?? [])));
+      const owned = new Set(
+        await this.assets.filterOwned(
+          user.id,
+          recent.flatMap((failure) => failure.assetId ?? []),
+        ),
+      );
       failures = recent.filter((failure) => failure.assetId && owned.has(failure.assetId)).slice(0, failureLimit);
     }
     const feeding = this.feeding && { scope: this.feeding.scope, queued: this.feeding.queued };

@@ -11,7 +11,7 @@ export function highlightRanges(line: string, terms: readonly QueryTerm[]): Arra
   let compact = '';
   const starts: number[] = [];
   const ends: number[] = [];
-  for (let i = 0; i < line.length; ) {
+  for (let i = 0; i < line.length;) {
     const original = String.fromCodePoint(line.codePointAt(i)!);
     // Folded one character at a time so every compact code unit knows where it came from.
     for (const char of normalizeText(original).toLowerCase()) {

@@ -17,7 +17,8 @@ const SUBSTRING_SCORE = 0.05;
 /** A term that is one letter/digit run of 3+ characters also matches inside longer runs (plates, order numbers). */
 function substringPattern(term: QueryTerm): string | null {
   const runs = latinTerms(term.text);
-  if (runs.length !== 1 || term.phrase || runs[0].length !== term.text.replace(/[^\p{L}\p{N}\p{M}]/gu, '').length) return null;
+  if (runs.length !== 1 || term.phrase || runs[0].length !== term.text.replace(/[^\p{L}\p{N}\p{M}]/gu, '').length)
+    return null;
   return `%${runs[0].replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 

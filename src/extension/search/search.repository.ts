@@ -60,12 +60,7 @@ export class SearchRepository {
     const rows = await this.db
       .selectFrom('immich_ai.ocr_document as d')
       .innerJoin('asset', 'asset.id', 'd.assetId')
-      .select([
-        'd.assetId',
-        'asset.fileCreatedAt',
-        'asset.originalFileName',
-        match.score().as('score'),
-      ])
+      .select(['d.assetId', 'asset.fileCreatedAt', 'asset.originalFileName', match.score().as('score')])
       .where('asset.ownerId', 'in', scope.userIds)
       .where('asset.deletedAt', 'is', null)
       .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
@@ -119,7 +114,7 @@ export class SearchRepository {
               FROM immich_ai.ocr_document d
               JOIN public.asset ON asset.id = d."assetId"
               WHERE asset."ownerId" = ANY(${[...scope.userIds]}::uuid[]) AND asset."deletedAt" IS NULL
-                AND asset.visibility::text IN (${sql.join(SEARCHABLE_VISIBILITY)}) AND ${match.where()}
+                AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)}) AND ${match.where()}
               ORDER BY score DESC, asset."fileCreatedAt" DESC, asset.id
               LIMIT ${candidates}
             ) best`
@@ -132,8 +127,8 @@ export class SearchRepository {
               FROM public.smart_search s
               JOIN public.asset ON asset.id = s."assetId"
               WHERE asset."ownerId" = ANY(${[...scope.userIds]}::uuid[]) AND asset."deletedAt" IS NULL
-                AND asset.visibility::text IN (${sql.join(SEARCHABLE_VISIBILITY)})
-              ORDER BY s.embedding <=> ${vector}::vector
+                AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)})
+              ORDER BY distance
               LIMIT ${candidates}
             ) nearest`
         : sql`SELECT NULL::uuid AS "assetId", NULL::float8 AS distance, NULL::bigint AS rank WHERE false`;
@@ -162,11 +157,16 @@ export class SearchRepository {
    * we rank, and (pgvector 0.8+) let it keep scanning when the filter removes some.
    */
   private async tuneVectorScan(trx: Kysely<ExtensionDatabase>, candidates: number): Promise<void> {
-    this.vectorSettings ??= sql<{ version: string | null }>`SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'`
-      .execute(this.db)
+    // Asked on the transaction's own connection: a second one could wait forever on a full pool.
+    this.vectorSettings ??= sql<{
+      version: string | null;
+    }>`SELECT extversion AS version FROM pg_extension WHERE extname = 'vector'`
+      .execute(trx)
       .then(({ rows }) => ({ iterativeScan: versionAtLeast(rows[0]?.version ?? null, [0, 8]) }));
     const { iterativeScan } = await this.vectorSettings;
-    await sql`SELECT set_config('hnsw.ef_search', ${String(Math.min(Math.max(candidates, 40), 1000))}, true)`.execute(trx);
+    await sql`SELECT set_config('hnsw.ef_search', ${String(Math.min(Math.max(candidates, 40), 1000))}, true)`.execute(
+      trx,
+    );
     if (iterativeScan) await sql`SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)`.execute(trx);
   }
 }

@@ -111,7 +111,10 @@ function toHit(item: RankedAsset, lines: OcrLineRow[], terms: ReturnType<typeof 
     assetId: item.assetId,
     score: item.score,
     ocr: item.ocrRank !== null && item.ocrScore !== null ? { rank: item.ocrRank, score: item.ocrScore } : null,
-    clip: item.clipRank !== null && item.clipDistance !== null ? { rank: item.clipRank, distance: item.clipDistance } : null,
+    clip:
+      item.clipRank !== null && item.clipDistance !== null
+        ? { rank: item.clipRank, distance: item.clipDistance }
+        : null,
     fileCreatedAt: item.fileCreatedAt,
     originalFileName: item.originalFileName,
     lines: matching,

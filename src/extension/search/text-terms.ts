@@ -11,7 +11,8 @@
 /** Scripts indexed one character at a time: no spaces between their words. */
 const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 /** One CJK character, or a run of other letters, or a run of digits. */
-const TERM = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|(?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])[\p{L}\p{M}])+|\p{N}+/gu;
+const TERM =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|(?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])[\p{L}\p{M}])+|\p{N}+/gu;
 /** A run of letters and digits together ("a12345", "20240506123"): the unit of substring search. */
 const ALNUM_RUN = /(?:(?![\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])[\p{L}\p{N}\p{M}])+/gu;
 /** Longer runs are cut: no real word is this long, and Postgres refuses lexemes over 2 KB. */
@@ -98,7 +99,9 @@ export function addStreamTerms(builder: TsvectorBuilder, lines: readonly string[
 export function termPhrase(terms: readonly string[], { prefixLast = true } = {}): string {
   return terms
     .map((term, index) =>
-      prefixLast && index === terms.length - 1 && !isCjkChar(term) ? `${quoteLexeme(term)}:*D` : `${quoteLexeme(term)}:D`,
+      prefixLast && index === terms.length - 1 && !isCjkChar(term)
+        ? `${quoteLexeme(term)}:*D`
+        : `${quoteLexeme(term)}:D`,
     )
     .join(' <-> ');
 }

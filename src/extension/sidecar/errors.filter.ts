@@ -2,7 +2,18 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Response } from 'express';
 
 /** Postgres / network codes that mean "the database is not there right now", not "bad request". */
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08006', '08001', '08003']);
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08006',
+  '08001',
+  '08003',
+]);
 
 /**
  * HTTP errors pass through as Nest shapes them; a database or Redis outage becomes 503 with
@@ -16,7 +27,9 @@ export class SidecarErrorsFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     if (error instanceof HttpException) {
       const body = error.getResponse();
-      response.status(error.getStatus()).json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
+      response
+        .status(error.getStatus())
+        .json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
       return;
     }
     // body-parser's own errors (413 too large, 400 malformed JSON) carry a status meant for the client.
@@ -27,9 +40,17 @@ export class SidecarErrorsFilter implements ExceptionFilter {
     }
     const code = (error as { code?: string })?.code;
     const message = (error as Error)?.message ?? '';
-    if ((code && UNAVAILABLE.has(code)) || /Connection terminated|Connection is closed|connect ECONNREFUSED|Stream isn't writeable|MaxRetriesPerRequest/i.test(message)) {
+    if (
+      (code && UNAVAILABLE.has(code)) ||
+      /Connection terminated|Connection is closed|connect ECONNREFUSED|Stream isn't writeable|MaxRetriesPerRequest/i.test(
+        message,
+      )
+    ) {
       this.logger.warn(`unavailable: ${message}`);
-      response.status(503).setHeader('Retry-After', '5').json({ statusCode: 503, message: 'Database or Redis unavailable, try again shortly' });
+      response
+        .status(503)
+        .setHeader('Retry-After', '5')
+        .json({ statusCode: 503, message: 'Database or Redis unavailable, try again shortly' });
       return;
     }
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

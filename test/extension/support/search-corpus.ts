@@ -38,8 +38,50 @@ export const TARGET_DOCS: CorpusDoc[] = [
 ];
 
 /** Filler vocabulary: none of it contains a query term of the spec (checked there). */
-const FILLER_CN = ['春天', '花园', '学校', '图书馆', '电影院', '公园', '地铁站', '医院', '银行', '超市', '咖啡', '蛋糕', '水果', '蔬菜', '书店', '博物馆', '广场', '大楼', '小区', '停车场'];
-const FILLER_EN = ['garden', 'school', 'library', 'cinema', 'park', 'station', 'hospital', 'market', 'coffee', 'cake', 'fruit', 'museum', 'square', 'tower', 'morning', 'sunday', 'welcome', 'open', 'closed', 'sale'];
+const FILLER_CN = [
+  '春天',
+  '花园',
+  '学校',
+  '图书馆',
+  '电影院',
+  '公园',
+  '地铁站',
+  '医院',
+  '银行',
+  '超市',
+  '咖啡',
+  '蛋糕',
+  '水果',
+  '蔬菜',
+  '书店',
+  '博物馆',
+  '广场',
+  '大楼',
+  '小区',
+  '停车场',
+];
+const FILLER_EN = [
+  'garden',
+  'school',
+  'library',
+  'cinema',
+  'park',
+  'station',
+  'hospital',
+  'market',
+  'coffee',
+  'cake',
+  'fruit',
+  'museum',
+  'square',
+  'tower',
+  'morning',
+  'sunday',
+  'welcome',
+  'open',
+  'closed',
+  'sale',
+];
 
 export function fillerDocs(count = 200): CorpusDoc[] {
   const docs: CorpusDoc[] = [];

@@ -29,10 +29,7 @@ export interface RunningSidecar extends SidecarApp {
 }
 
 /** The sidecar on 127.0.0.1 (port 0) against a test database, with quick retries for tests. */
-export async function startSidecar(
-  database: TestDatabase,
-  env: Record<string, string> = {},
-): Promise<RunningSidecar> {
+export async function startSidecar(database: TestDatabase, env: Record<string, string> = {}): Promise<RunningSidecar> {
   const config = loadExtensionConfig({
     DB_URL: database.url,
     REDIS_HOSTNAME: '127.0.0.1',
@@ -66,7 +63,11 @@ export async function mediaWithPreviews(names: readonly string[]) {
 }
 
 /** Polls until `check` returns something truthy (or throws the last error after `timeoutMs`). */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, stepMs = 100): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+  stepMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

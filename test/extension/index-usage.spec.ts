@@ -1,0 +1,139 @@
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { Pool } from 'pg';
+import { migrateToLatest } from '../../src/extension/database/migrator';
+import type { ExtensionDatabase } from '../../src/extension/database/schema';
+import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
+import { parseQuery } from '../../src/extension/search/query-parser';
+import { SearchRepository } from '../../src/extension/search/search.repository';
+import { JiebaSegmenter, ZhparserSegmenter } from '../../src/extension/search/segmenter';
+import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
+
+/**
+ * Every index we create is used by the queries that need it: the real SQL of each repository method,
+ * captured as it runs, is EXPLAINed on a library of 20,000 analysed documents where the searched
+ * text is rare, as in real libraries. A query whose expression drifts from its index fails here.
+ */
+
+describe('index usage', () => {
+  let database: TestDatabase;
+  let pool: Pool;
+  let captured: CompiledQuery[];
+  let db: Kysely<ExtensionDatabase>;
+  let userId: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('explain');
+    await migrateToLatest(database.db);
+    userId = (await seedUser(database.db)).id;
+    // Filler: 20,000 assets whose text matches none of the queries below, written in bulk.
+    await sql`
+      WITH a AS (
+        INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
+          "localDateTime", checksum, "originalFileName")
+        SELECT gen_random_uuid(), 'f' || i, ${userId}, 'test', 'IMAGE', '/data/f' || i, now(), now(), now(),
+          decode(md5(i::text), 'hex'), 'f' || i || '.jpg'
+        FROM generate_series(1, 20000) i
+        RETURNING id, "deviceAssetId"
+      )
+      INSERT INTO immich_ai.ocr_document ("assetId", status, source, text, "lineCount", "searchVector", "searchLatin", segmenter)
+      SELECT id, 'done', 'inference', '公园 park ' || "deviceAssetId",  1,
+        setweight(to_tsvector('chinese', '公园 park ' || "deviceAssetId"), 'A') || '''公'' ''园'''::tsvector,
+        'park ' || "deviceAssetId", 'zhparser'
+      FROM a`.execute(database.db);
+    await sql`
+      INSERT INTO immich_ai.ocr_line ("assetId", "lineNo", text, "boxScore", "textScore", x1, y1, x2, y2, x3, y3, x4, y4)
+      SELECT "assetId", 0, text, 1, 1, 0, 0, 1, 0, 1, 1, 0, 1 FROM immich_ai.ocr_document`.execute(database.db);
+    await sql`
+      INSERT INTO smart_search ("assetId", embedding)
+      SELECT "assetId", (SELECT array_agg(random()::real) FROM generate_series(1, 512) WHERE d."assetId" IS NOT NULL)::vector
+      FROM immich_ai.ocr_document d LIMIT 2000`.execute(database.db);
+    const documents = new OcrDocumentRepository(database.db, new ZhparserSegmenter());
+    for (let i = 0; i < 20; i++) {
+      const assetId = await seedAsset(database.db, { ownerId: userId });
+      await documents.replace(assetId, {
+        source: 'inference',
+        model: 'test',
+        attempts: 1,
+        lines: [{ text: `增值税发票 订单 2024050${i}123`, boxScore: 1, textScore: 1, box: [0, 0, 1, 0, 1, 1, 0, 1] }],
+      });
+      if (i % 5 === 0) await documents.recordFailure(assetId, 'inference', 'down', 3);
+    }
+    await sql`ANALYZE`.execute(database.db);
+    pool = new Pool({ connectionString: database.url, max: 1 });
+    captured = [];
+    db = new Kysely<ExtensionDatabase>({
+      dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }),
+      log: (event) => event.level === 'query' && captured.push(event.query),
+    });
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await pool?.end();
+    await database?.drop();
+  });
+
+  /** The plan of the last captured statement that is not a set_config/version probe. */
+  async function planOf(run: () => Promise<unknown>): Promise<string> {
+    captured = [];
+    await run();
+    const query = captured.filter((q) => !/set_config|pg_extension|^begin|^commit/i.test(q.sql.trim())).pop()!;
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${query.sql}`, [
+        ...query.parameters,
+      ]);
+      return JSON.stringify(rows[0]['QUERY PLAN']);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  }
+
+  it.each([
+    ['zhparser', new ZhparserSegmenter()],
+    ['jieba', new JiebaSegmenter()],
+  ])('word and character search uses the tsvector GIN index (%s)', async (_name, segmenter) => {
+    const search = new SearchRepository(db, segmenter);
+    const plan = await planOf(() =>
+      search.searchOcr(parseQuery('ocr:发票 税'), { userIds: [userId], page: 1, size: 20 }),
+    );
+    expect(plan).toContain('ocr_document_search_vector_idx');
+  });
+
+  it('digit/letter substring search uses the trigram index', async () => {
+    const search = new SearchRepository(db, new ZhparserSegmenter());
+    const plan = await planOf(() =>
+      search.searchOcr(parseQuery('ocr:0506123'), { userIds: [userId], page: 1, size: 20 }),
+    );
+    expect(plan).toContain('ocr_document_search_latin_idx');
+    expect(plan).toContain('ocr_document_search_vector_idx');
+  });
+
+  it('mixed ranking uses both the OCR index and Immich’s CLIP index (HNSW)', async () => {
+    const search = new SearchRepository(db, new ZhparserSegmenter());
+    const embedding = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 0));
+    const plan = await planOf(() =>
+      search.searchMixed(
+        parseQuery('发票'),
+        embedding,
+        { userIds: [userId], page: 1, size: 20 },
+        { weightOcr: 1, weightClip: 1, rrfK: 60, candidates: 100 },
+      ),
+    );
+    expect(plan).toContain('ocr_document_search_vector_idx');
+    expect(plan).toContain('clip_index');
+  });
+
+  it("an asset's lines come from the line index, failures from the partial index", async () => {
+    const documents = new OcrDocumentRepository(db, new ZhparserSegmenter());
+    expect(await planOf(() => documents.getLines(['00000000-0000-4000-a000-000000000000']))).toContain(
+      'ocr_line_asset_idx',
+    );
+    expect(await planOf(() => documents.listFailures(20))).toContain('ocr_document_failed_idx');
+    expect(await planOf(() => documents.getDocument('00000000-0000-4000-a000-000000000000'))).toContain(
+      'ocr_document_pkey',
+    );
+  });
+});
