@@ -1,0 +1,64 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { sql } from 'kysely';
+import { createTestDatabase, TestDatabase } from '../support/immich-database';
+
+/** `immich-ai migrate` on Immich's real schema, through the built CLI as a user runs it. */
+
+const run = promisify(execFile);
+const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+
+describe('immich-ai migrate', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('migrate');
+  });
+
+  afterAll(() => database?.drop());
+
+  const migrate = (...args: string[]) =>
+    run(process.execPath, [CLI, 'migrate', ...args], { env: { ...process.env, DB_URL: database.url } });
+  const tables = async (schema: string) =>
+    (
+      await sql<{
+        name: string;
+      }>`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ${schema} ORDER BY 1`.execute(
+        database.db,
+      )
+    ).rows.map((row) => row.name);
+  const immichMigrations = async () =>
+    (await sql<{ n: number }>`SELECT count(*)::int AS n FROM public.kysely_migrations`.execute(database.db)).rows[0].n;
+
+  it('lists pending migrations without changing anything', async () => {
+    const { stdout } = await migrate('--status');
+    expect(stdout).toMatch(/^0001-ocr-documents {2}pending$/m);
+    expect(await tables('immich_ai')).toEqual([]);
+  });
+
+  it("applies ours in our own schema and history table, never touching Immich's", async () => {
+    const before = await immichMigrations();
+    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\n');
+    expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock', 'ocr_document', 'ocr_line']);
+    expect(await immichMigrations()).toBe(before);
+    expect((await migrate()).stdout).toBe('already up to date\n');
+    expect((await migrate('--status')).stdout).toMatch(/^0001-ocr-documents {2}applied \d{4}-/m);
+  });
+
+  it('reverts one step with --down, and applies again', async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0001-ocr-documents\n');
+    expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock']);
+    expect((await migrate('--down')).stdout).toBe('nothing to revert\n');
+    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\n');
+  });
+
+  it('says what is wrong with the configuration, without echoing secrets', async () => {
+    const failed = await run(process.execPath, [CLI, 'migrate'], {
+      env: { ...process.env, DB_URL: 'mysql://root:hunter2@db/x' },
+    }).catch((error: { code: number; stderr: string }) => error);
+    expect(failed).toEqual(expect.objectContaining({ code: 1 }));
+    expect((failed as { stderr: string }).stderr).toContain('DB_URL=(hidden): expected a postgres:// URL');
+    expect((failed as { stderr: string }).stderr).not.toContain('hunter2');
+  });
+});
