@@ -92,12 +92,13 @@ describe('extension API', () => {
 
     it('accepts an API key, a Bearer session token, x-immich-user-token and the immich_access_token cookie', async () => {
       const token = await seedSession(database.db, alice.id);
-      for (const headers of [
+      const ways: Array<Record<string, string>> = [
         { 'x-api-key': alice.apiKey },
         { authorization: `Bearer ${token}` },
         { 'x-immich-user-token': token },
         { cookie: `theme=dark; immich_access_token=${token}` },
-      ]) {
+      ];
+      for (const headers of ways) {
         const response = await get(`/api/ocr/search?q=${encodeURIComponent('ocr:发票')}`, headers);
         expect(response.status).toBe(200);
         expect(
@@ -182,7 +183,7 @@ describe('extension API', () => {
       expect(body.message).toBeDefined();
     });
 
-    it.each([
+    it.each<[object, string]>([
       [{ ocr: 'yes' }, 'ocr not a boolean'],
       [{ ocr: true, unknown: 1 }, 'unknown field'],
     ])('POST reprocess %j -> 400 (%s)', async (body) => {

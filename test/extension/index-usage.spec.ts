@@ -63,7 +63,9 @@ describe('index usage', () => {
     captured = [];
     db = new Kysely<ExtensionDatabase>({
       dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }),
-      log: (event) => event.level === 'query' && captured.push(event.query),
+      log: (event) => {
+        if (event.level === 'query') captured.push(event.query);
+      },
     });
   });
 
