@@ -1,0 +1,48 @@
+/**
+ * --explain: the plan of our slowest query of each kind, as Postgres ran it (EXPLAIN ANALYZE, BUFFERS),
+ * for the statement SearchRepository.searchOcr really sends (captured from Kysely's query log).
+ */
+import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
+import { Pool } from 'pg';
+import type { ExtensionDatabase } from '../../src/extension/database/schema';
+import { parseQuery } from '../../src/extension/search/query-parser';
+import { SearchRepository } from '../../src/extension/search/search.repository';
+import type { Segmenter } from '../../src/extension/search/segmenter';
+import { PAGE_SIZE } from './engines';
+import type { Sample } from './measure';
+
+export async function explainSlowest(
+  url: string,
+  segmenter: Segmenter,
+  userIds: readonly string[],
+  samples: Partial<Record<string, Sample[]>>,
+): Promise<string> {
+  const pool = new Pool({ connectionString: url, max: 1 });
+  let captured: CompiledQuery | undefined;
+  const db = new Kysely<ExtensionDatabase>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (event.level === 'query') captured = event.query;
+    },
+  });
+  const repository = new SearchRepository(db, segmenter);
+  const out: string[] = ['EXPLAIN (ANALYZE, BUFFERS) of our slowest query per kind'];
+  try {
+    for (const [kind, list] of Object.entries(samples)) {
+      const slowest = [...(list ?? [])].sort((a, b) => b.ms - a.ms)[0];
+      if (!slowest) continue;
+      await repository.searchOcr(parseQuery(`ocr:${slowest.query}`), { userIds, page: 1, size: PAGE_SIZE });
+      const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${captured!.sql}`, [
+        ...captured!.parameters,
+      ]);
+      out.push(
+        '',
+        `-- ${kind}: ${JSON.stringify(slowest.query)} (${slowest.ms.toFixed(1)} ms in the timed run, |R| ${slowest.relevant})`,
+        ...rows.map((row) => row['QUERY PLAN']),
+      );
+    }
+  } finally {
+    await db.destroy();
+  }
+  return out.join('\n');
+}

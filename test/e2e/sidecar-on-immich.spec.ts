@@ -1,0 +1,190 @@
+import type { AddressInfo } from 'node:net';
+import type { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
+import { loadGatewayConfig } from '../../src/config/gateway.config';
+import { createGatewayApp } from '../../src/gateway/create-gateway-app';
+import { api, eventually, flushRedis, RunningSidecar, startSidecar, testRedisDb } from '../extension/support/sidecar';
+import { answer, StandIn, startStandIn } from '../extension/support/stand-in-inference';
+import { readJson, RunningApp, startApp, testClipRoot } from '../inference/helpers';
+import { ocrFixture, ocrTruth } from '../support/fixtures';
+import { PG_ADMIN_URL, TestDatabase } from '../support/immich-database';
+import { createDatabase } from '../../src/extension/database/create-database';
+import { ImmichClient, ImmichServer, startImmich } from '../support/immich-server';
+
+/**
+ * The product as a self-hoster runs it: a stock Immich v2.4.1 (the real server, built from the
+ * vendored source) whose machine-learning URL is our gateway (OCR and CLIP to our inference service,
+ * faces to a stand-in for Immich ML), and the sidecar beside it on the same Postgres and Redis. Photos
+ * go in through Immich's upload API; search, regenerate and deletion are checked through both APIs.
+ */
+
+interface Hit {
+  assetId: string;
+  lines: Array<{ text: string }>;
+}
+
+describe('the sidecar beside a stock Immich v2.4.1', () => {
+  const names = Object.keys(ocrTruth);
+  const assets: Record<string, string> = {};
+  let clip: Awaited<ReturnType<typeof testClipRoot>>;
+  let inference: RunningApp;
+  let faces: StandIn;
+  let gateway: INestApplication;
+  let immich: ImmichServer;
+  let admin: ImmichClient;
+  let apiKey: string;
+  let sidecar: RunningSidecar;
+  const databaseName = `immich_ai_e2e_${process.pid}`;
+  const databaseUrl = (() => {
+    const url = new URL(PG_ADMIN_URL);
+    url.pathname = `/${databaseName}`;
+    return url.toString();
+  })();
+  const database = { url: databaseUrl } as TestDatabase;
+
+  beforeAll(async () => {
+    clip = await testClipRoot();
+    inference = await startApp({ ocrWorkers: 0, clip: { root: clip.root, modelName: 'ViT-B-16' } });
+    faces = await startStandIn((request, response) => {
+      if (request.url === '/ping') response.end('pong');
+      else answer(200, { 'facial-recognition': [], imageHeight: 1, imageWidth: 1 })(request, response);
+    });
+    gateway = await createGatewayApp(
+      loadGatewayConfig({
+        PORT: '0',
+        HTTP_HOST: '127.0.0.1',
+        IMMICH_API: faces.url,
+        INFERENCE_API: inference.url,
+        ACCESS_LOG: 'false',
+      }),
+      { logger: ['error'] },
+    );
+    await gateway.listen(0, '127.0.0.1');
+    const gatewayUrl = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+
+    await flushRedis();
+    immich = await startImmich({ database: databaseName, redisDbIndex: testRedisDb(), mlUrl: gatewayUrl });
+    admin = await ImmichClient.admin(immich.url);
+    apiKey = await admin.createApiKey();
+    for (const name of names) assets[name] = await admin.upload(ocrFixture(name), `${name}.jpg`);
+    // Immich thumbnails the photos, then runs its own OCR and CLIP through our gateway.
+    await eventually(async () => admin.queuesIdle(), 240_000, 1000);
+
+    sidecar = await startSidecar(database, {
+      INFERENCE_URL: gatewayUrl,
+      IMMICH_MEDIA_LOCATION: immich.mediaDir,
+      NEW_ASSET_POLL_MS: '500',
+    });
+  }, 400_000);
+
+  afterAll(async () => {
+    await sidecar?.close();
+    await immich?.stop();
+    await gateway?.close();
+    await faces?.close();
+    await inference?.close();
+    await clip?.remove();
+    const client = new Client({ connectionString: PG_ADMIN_URL });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
+    await client.end();
+  });
+
+  const search = async (q: string, key = apiKey) => {
+    const response = await api(sidecar, key).get(`/api/ocr/search?q=${encodeURIComponent(q)}`);
+    expect(response.status).toBe(200);
+    return (await readJson<{ hits: Hit[] }>(response)).hits;
+  };
+  const document = async (assetId: string) => {
+    const response = await api(sidecar, apiKey).get(`/api/assets/${assetId}/ocr`);
+    return readJson<{ status: string; source: string; processedAt: string }>(response);
+  };
+
+  it("indexes Immich's own OCR of every uploaded photo without reading any photo again", async () => {
+    for (const name of names) {
+      const body = await eventually(async () => {
+        const ocr = await document(assets[name]);
+        return ocr.status === 'done' && ocr;
+      }, 60_000);
+      expect(body.source).toBe('immich');
+    }
+  }, 120_000);
+
+  it('finds the right photo first for a text from every fixture, with an API key made in Immich', async () => {
+    for (const name of names) {
+      for (const truth of ocrTruth[name])
+        expect([truth, (await search(`ocr:${truth}`))[0]?.assetId]).toEqual([truth, assets[name]]);
+    }
+    expect((await search('ocr:雪')).map((hit) => hit.assetId)).toEqual([assets.f08]);
+  });
+
+  it("accepts Immich's own session token, and shows another user none of the first user's photos", async () => {
+    const response = await fetch(`${sidecar.url}/api/ocr/search?q=${encodeURIComponent('ocr:西湖')}`, {
+      headers: { authorization: `Bearer ${admin.token}` },
+    });
+    expect(response.status).toBe(200);
+    const other = await admin.createUser('other@example.com', 'other-password', 'Other');
+    const otherKey = await other.createApiKey();
+    expect(await search('ocr:西湖', otherKey)).toEqual([]);
+    expect((await api(sidecar, otherKey).get(`/api/assets/${assets.f08}/ocr`)).status).toBe(404);
+  });
+
+  it('regenerates OCR from the photo itself, and CLIP into the smart_search row Immich searches', async () => {
+    const before = await document(assets.f06);
+    const db = createDatabase(databaseUrl, { max: 1 });
+    try {
+      const embedding = async () =>
+        (
+          await db
+            .selectFrom('smart_search')
+            .select('embedding')
+            .where('assetId', '=', assets.f06)
+            .executeTakeFirstOrThrow()
+        ).embedding;
+      const oldEmbedding = await embedding();
+      await db
+        .updateTable('smart_search')
+        .set({ embedding: `[${Array(512).fill(0).join(',')}]` })
+        .where('assetId', '=', assets.f06)
+        .execute();
+      const response = await api(sidecar, apiKey).post(`/api/assets/${assets.f06}/reprocess`, {
+        ocr: true,
+        clip: true,
+      });
+      expect(response.status).toBe(202);
+      const after = await eventually(async () => {
+        const ocr = await document(assets.f06);
+        return ocr.source === 'inference' && ocr.processedAt !== before.processedAt && ocr;
+      }, 60_000);
+      expect(after.status).toBe('done');
+      await eventually(async () => (await embedding()) === oldEmbedding, 30_000);
+      // Immich's own smart search finds it with the renewed row.
+      const smart = await admin.request<{ assets: { items: Array<{ id: string }> } }>('POST', '/search/smart', {
+        query: '订单',
+      });
+      expect(smart.assets.items.map((item) => item.id)).toContain(assets.f06);
+    } finally {
+      await db.destroy();
+    }
+    expect((await search('ocr:20240506123'))[0].assetId).toBe(assets.f06);
+  }, 120_000);
+
+  it('forgets a photo deleted in Immich', async () => {
+    await admin.request('DELETE', '/assets', { ids: [assets.f01], force: true }, [204]);
+    await eventually(async () => (await search('ocr:浦东新区')).length === 0, 60_000);
+    const db = createDatabase(databaseUrl, { max: 1 });
+    try {
+      await eventually(
+        async () =>
+          !(await db
+            .selectFrom('immich_ai.ocr_document')
+            .select('assetId')
+            .where('assetId', '=', assets.f01)
+            .executeTakeFirst()),
+        60_000,
+      );
+    } finally {
+      await db.destroy();
+    }
+  }, 90_000);
+});

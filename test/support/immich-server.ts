@@ -1,0 +1,157 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './private-services';
+
+/**
+ * A real Immich v2.4.1 server (API + microservices workers), built by scripts/immich-server.sh and
+ * started with the vendored run-immich.sh on a database and Redis index of the test's own, plus a
+ * small client for the REST calls the tests make as a user would.
+ */
+
+const ROOT = join(__dirname, '..', '..');
+export const VENDOR_DIR = process.env.IMMICH_VENDOR_DIR ?? join(ROOT, '..', 'shared', 'vendor');
+
+export interface ImmichServer {
+  url: string;
+  database: string;
+  mediaDir: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startImmich({
+  immichDir = execFileSync(join(ROOT, 'scripts', 'immich-server.sh'), ['dir'], { encoding: 'utf8' }).trim(),
+  database,
+  redisDbIndex,
+  mlUrl,
+}: {
+  immichDir?: string;
+  database: string;
+  redisDbIndex: number;
+  mlUrl: string;
+}): Promise<ImmichServer> {
+  const port = await freePort();
+  const mediaDir = mkdtempSync(join(tmpdir(), 'immich-media-'));
+  let log = '';
+  const child: ChildProcess = spawn('bash', [join(VENDOR_DIR, 'run-immich.sh')], {
+    env: {
+      ...process.env,
+      IMMICH_DIR: immichDir,
+      IMMICH_DB: database,
+      REDIS_DBINDEX: String(redisDbIndex),
+      IMMICH_PORT: String(port),
+      IMMICH_HOST: '127.0.0.1',
+      MEDIA_DIR: mediaDir,
+      ML_URL: mlUrl,
+      IMMICH_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
+  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
+  const url = `http://127.0.0.1:${port}`;
+  const server: ImmichServer = {
+    url,
+    database,
+    mediaDir,
+    output: () => log,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(mediaDir, { recursive: true, force: true });
+    },
+  };
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Immich exited (${child.exitCode}):\n${log}`);
+    try {
+      if ((await fetch(`${url}/api/server/ping`)).ok) return server;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`Immich did not answer /api/server/ping within 120 s:\n${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+/** The REST calls of Immich's own web app, enough to set up a library. */
+export class ImmichClient {
+  constructor(
+    readonly url: string,
+    readonly token?: string,
+  ) {}
+
+  async request<T = unknown>(method: string, path: string, body?: unknown, expect = [200, 201]): Promise<T> {
+    const response = await fetch(`${this.url}/api${path}`, {
+      method,
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    if (!expect.includes(response.status)) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** Signs up the first user as admin (once per server), or logs in. Returns a client with its token. */
+  static async admin(url: string, email = 'admin@example.com', password = 'admin-password'): Promise<ImmichClient> {
+    const anonymous = new ImmichClient(url);
+    await anonymous.request('POST', '/auth/admin-sign-up', { email, password, name: 'Admin' }, [200, 201, 400]);
+    return anonymous.login(email, password);
+  }
+
+  async login(email: string, password: string): Promise<ImmichClient> {
+    const { accessToken } = await this.request<{ accessToken: string }>('POST', '/auth/login', { email, password });
+    return new ImmichClient(this.url, accessToken);
+  }
+
+  async createUser(email: string, password: string, name: string): Promise<ImmichClient> {
+    await this.request('POST', '/admin/users', { email, password, name });
+    return new ImmichClient(this.url).login(email, password);
+  }
+
+  async createApiKey(permissions = ['all']): Promise<string> {
+    const { secret } = await this.request<{ secret: string }>('POST', '/api-keys', {
+      name: 'immich-ai test',
+      permissions,
+    });
+    return secret;
+  }
+
+  async upload(file: Buffer, fileName: string): Promise<string> {
+    const form = new FormData();
+    const now = new Date().toISOString();
+    form.append('deviceAssetId', `${fileName}-${file.length}`);
+    form.append('deviceId', 'immich-ai-test');
+    form.append('fileCreatedAt', now);
+    form.append('fileModifiedAt', now);
+    form.append('assetData', new Blob([new Uint8Array(file)], { type: 'image/jpeg' }), fileName);
+    const response = await fetch(`${this.url}/api/assets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${this.token}` },
+      body: form,
+    });
+    const body = (await response.json()) as { id: string; status: string };
+    if (response.status !== 201) throw new Error(`upload ${fileName}: ${response.status} ${JSON.stringify(body)}`);
+    return body.id;
+  }
+
+  /** True when no Immich queue has work waiting, running or delayed. */
+  async queuesIdle(): Promise<boolean> {
+    const queues = await this.request<Record<string, { jobCounts: Record<string, number> }>>('GET', '/jobs');
+    return Object.values(queues).every(
+      ({ jobCounts }) => jobCounts.active + jobCounts.waiting + jobCounts.delayed === 0,
+    );
+  }
+}
