@@ -62,6 +62,12 @@ describe('OCR job failures', () => {
   };
   const ocrOf = async (assetId: string) =>
     readJson<OcrBody>(await api(sidecar!, user.apiKey).get(`/api/assets/${assetId}/ocr`));
+  /** The asset's OCR once its job has failed for good. */
+  const failure = (assetId: string) =>
+    eventually(async () => {
+      const body = await ocrOf(assetId);
+      return body.status === 'failed' && body;
+    });
   const regenerate = async (assetId: string) =>
     expect((await api(sidecar!, user.apiKey).post(`/api/assets/${assetId}/reprocess`, { ocr: true })).status).toBe(202);
 
@@ -69,10 +75,7 @@ describe('OCR job failures', () => {
     const assetId = await seedAsset(database.db, { ownerId: user.id, previewPath: media.paths.f01 });
     await start(refusingUrl);
     await regenerate(assetId);
-    const failed = await eventually(async () => {
-      const body = await ocrOf(assetId);
-      return body.status === 'failed' && body;
-    });
+    const failed = await failure(assetId);
     expect(failed.attempts).toBe(3);
     expect(failed.error).toMatch(/^inference service (closed the connection|refused the connection)/);
     expect(failed.lines).toEqual([]);
@@ -97,10 +100,7 @@ describe('OCR job failures', () => {
     standIn = await startStandIn(answer(503, { error: 'queue full' }));
     await start(standIn.url);
     await regenerate(assetId);
-    const failed = await eventually(async () => {
-      const body = await ocrOf(assetId);
-      return body.status === 'failed' && body;
-    });
+    const failed = await failure(assetId);
     expect(standIn.requests).toBe(3);
     expect(failed.error).toBe('inference service answered 503 for ocr: queue full');
     expect(failed.text).toBe('火锅店 营业中');
@@ -116,10 +116,7 @@ describe('OCR job failures', () => {
     standIn = await startStandIn(answer(422, { error: 'image could not be decoded' }));
     await start(standIn.url);
     await regenerate(assetId);
-    const failed = await eventually(async () => {
-      const body = await ocrOf(assetId);
-      return body.status === 'failed' && body;
-    });
+    const failed = await failure(assetId);
     expect(standIn.requests).toBe(1);
     expect(failed.attempts).toBe(1);
     expect(failed.error).toBe('inference service answered 422 for ocr: image could not be decoded');
@@ -130,10 +127,7 @@ describe('OCR job failures', () => {
     standIn = await startStandIn(answer(500, {}));
     await start(standIn.url);
     await regenerate(assetId);
-    const failed = await eventually(async () => {
-      const body = await ocrOf(assetId);
-      return body.status === 'failed' && body;
-    });
+    const failed = await failure(assetId);
     expect(standIn.requests).toBe(0);
     expect(failed.error).toMatch(/outside IMMICH_MEDIA_LOCATION/);
     expect(failed.error).not.toContain('/etc/passwd');

@@ -36,14 +36,8 @@ export interface OcrDocumentTable {
   processedAt: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
-export interface OcrLineTable {
-  id: Generated<string>;
-  assetId: string;
-  lineNo: number;
-  text: string;
-  boxScore: number;
-  textScore: number;
-  /** Corners clockwise from top-left, each normalised to 0..1 of the preview. */
+/** An OCR box as Immich stores one: corners clockwise from top-left, each normalised to 0..1 of the preview. */
+export interface BoxColumns {
   x1: number;
   y1: number;
   x2: number;
@@ -52,6 +46,15 @@ export interface OcrLineTable {
   y3: number;
   x4: number;
   y4: number;
+  boxScore: number;
+  textScore: number;
+}
+
+export interface OcrLineTable extends BoxColumns {
+  id: Generated<string>;
+  assetId: string;
+  lineNo: number;
+  text: string;
 }
 
 export interface AssetTable {
@@ -79,19 +82,10 @@ export interface AssetJobStatusTable {
   ocrAt: Timestamp | null;
 }
 
-export interface AssetOcrTable {
+/** Immich's own OCR lines (v2.2+). */
+export interface AssetOcrTable extends BoxColumns {
   id: string;
   assetId: string;
-  x1: number;
-  y1: number;
-  x2: number;
-  y2: number;
-  x3: number;
-  y3: number;
-  x4: number;
-  y4: number;
-  boxScore: number;
-  textScore: number;
   text: string;
 }
 
