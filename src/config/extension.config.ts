@@ -21,8 +21,11 @@ export interface ExtensionConfig {
   /** IMMICH_MEDIA_LOCATION: where Immich's files (previews included) are; nothing outside it is read. */
   mediaLocation: string;
   inference: {
-    /** INFERENCE_URL: our inference service, or the gateway (both speak Immich's /predict). */
-    url: string;
+    /**
+     * INFERENCE_URL: our inference service, or the gateway (both speak Immich's /predict). Unset: the
+     * host decides (the sidecar: http://immich-ai-inference:8060; inside Immich: Immich's ML URL).
+     */
+    url?: string;
     /** INFERENCE_API_KEY: sent as `api-key` when the inference service requires one. */
     apiKey?: string;
     /** INFERENCE_TIMEOUT_MS: one request, upload to answer. */
@@ -95,7 +98,7 @@ const shape = {
   REDIS_USERNAME: z.string().optional(),
   REDIS_PASSWORD: z.string().optional(),
   IMMICH_MEDIA_LOCATION: nonEmpty.default('/data'),
-  INFERENCE_URL: envHttpUrl.default('http://immich-ai-inference:8060'),
+  INFERENCE_URL: envHttpUrl.optional(),
   INFERENCE_API_KEY: z.string().optional(),
   INFERENCE_TIMEOUT_MS: envInteger(1000, 3_600_000).default('120000'),
   SEGMENTER: z

@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module, Provider, Type } from '@nestjs/common';
 import type { ConnectionOptions } from 'bullmq';
+import type { Kysely } from 'kysely';
 import { AssetAiController } from './api/asset-ai.controller';
 import { HealthController } from './api/health.controller';
 import { JobsController } from './api/jobs.controller';
@@ -14,7 +15,9 @@ import { ExtensionAuthGuard } from './auth/extension-auth.guard';
 import { ClipJobService } from './clip/clip-job.service';
 import { SmartSearchRepository } from './clip/smart-search.repository';
 import { EXTENSION_CONFIG, EXTENSION_DB, SEGMENTER } from './database/database.tokens';
+import { ConfiguredInferenceEndpoint, InferenceEndpoint } from './inference/inference-endpoint';
 import { InferenceRepository } from './inference/inference.repository';
+import { ExtensionLifecycle, RUN_MIGRATIONS } from './extension-lifecycle.service';
 import { OcrDocumentRepository } from './ocr/ocr-document.repository';
 import { OcrIndexService } from './ocr/ocr-index.service';
 import { OcrJobService } from './ocr/ocr-job.service';
@@ -24,15 +27,19 @@ import { QUEUE_NAME, QUEUE_PREFIX } from './queue/queue.constants';
 import { QueueService } from './queue/queue.service';
 import { SearchRepository } from './search/search.repository';
 import { SearchService } from './search/search.service';
-import type { Segmenter } from './search/segmenter';
+import { chooseSegmenter, Segmenter } from './search/segmenter';
 import type { ExtensionConfig } from '../config/extension.config';
 
 export interface ExtensionModuleOptions {
   config: ExtensionConfig;
   /** The host's Kysely instance (the sidecar's own pool, or Immich's). */
   database: Provider;
-  /** The segmenter chosen at start (see chooseSegmenter). */
-  segmenter: Segmenter;
+  /** The segmenter, when the host chose it already; otherwise chosen at start (see chooseSegmenter). */
+  segmenter?: Segmenter;
+  /** Where OCR/CLIP requests go when INFERENCE_URL is unset (default: the sidecar's compose name). */
+  inferenceEndpoint?: Type<InferenceEndpoint>;
+  /** Apply our migrations at application bootstrap (inside Immich: after Immich's own). */
+  migrate?: boolean;
   /** How callers are authenticated: Immich's tables directly (sidecar), or Immich's AuthService. */
   authenticator: Type<Authenticator>;
   /** Serve the extension's own REST routes (the sidecar does; inside Immich they are optional). */
@@ -81,7 +88,12 @@ export class ExtensionModule {
         options.controllers === false ? [] : [SearchController, AssetAiController, JobsController, HealthController],
       providers: [
         { provide: EXTENSION_CONFIG, useValue: config },
-        { provide: SEGMENTER, useValue: options.segmenter },
+        options.segmenter
+          ? { provide: SEGMENTER, useValue: options.segmenter }
+          : { provide: SEGMENTER, useFactory: (db: Kysely<unknown>) => chooseSegmenter(db, config.segmenter), inject: [EXTENSION_DB] },
+        { provide: InferenceEndpoint, useClass: options.inferenceEndpoint ?? ConfiguredInferenceEndpoint },
+        { provide: RUN_MIGRATIONS, useValue: options.migrate ?? false },
+        ExtensionLifecycle,
         { provide: AUTHENTICATOR, useClass: options.authenticator },
         options.database,
         ExtensionAuthGuard,

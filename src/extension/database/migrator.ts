@@ -33,10 +33,16 @@ export function migrationsFolder(): string {
   return __filename.endsWith('.ts') ? MIGRATIONS_FOLDER : BUILT_MIGRATIONS_FOLDER;
 }
 
+/** Migrations compiled into a bundle (the Immich server's copy), which has no migrations folder beside it. */
+let bundled: Record<string, Migration> | undefined;
+export function setBundledMigrations(migrations: Record<string, Migration>): void {
+  bundled = migrations;
+}
+
 export function createMigrator<DB>(db: Kysely<DB>, folder = migrationsFolder()): Migrator {
   return new Migrator({
     db,
-    provider: new FolderMigrationProvider(folder),
+    provider: bundled ? { getMigrations: () => Promise.resolve(bundled!) } : new FolderMigrationProvider(folder),
     migrationTableSchema: MIGRATION_SCHEMA,
     migrationTableName: 'migrations',
     migrationLockTableName: 'migrations_lock',

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
+import { InferenceEndpoint } from './inference-endpoint';
 import type { ExtensionConfig } from '../../config/extension.config';
 import type {
   ClipTextualResponse,
@@ -28,7 +29,10 @@ export class InferenceError extends Error {
 
 @Injectable()
 export class InferenceRepository {
-  constructor(@Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig) {}
+  constructor(
+    @Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig,
+    private readonly endpoint: InferenceEndpoint,
+  ) {}
 
   async ocr(image: Buffer): Promise<OcrResult> {
     const { ocr } = this.config;
@@ -79,7 +83,7 @@ export class InferenceRepository {
     const task = Object.keys(entries)[0];
     let response: Response;
     try {
-      response = await fetch(`${this.config.inference.url}/predict`, {
+      response = await fetch(`${await this.endpoint.url()}/predict`, {
         method: 'POST',
         body: form,
         headers: this.config.inference.apiKey ? { 'api-key': this.config.inference.apiKey } : {},

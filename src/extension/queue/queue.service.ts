@@ -1,8 +1,7 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AssetRepository } from '../assets/asset.repository';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
 import { OcrDocumentRepository } from '../ocr/ocr-document.repository';
-import { OcrIndexService } from '../ocr/ocr-index.service';
 import { JobQueueRepository } from './job-queue.repository';
 import { JobName } from './queue.constants';
 import type { ExtensionConfig } from '../../config/extension.config';
@@ -17,7 +16,7 @@ export type OcrScope = 'missing' | 'failed' | 'all';
  * "queue missing" / "queue all", and per-asset regenerate.
  */
 @Injectable()
-export class QueueService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class QueueService implements OnApplicationShutdown {
   private readonly logger = new Logger('Queue');
   private timer?: NodeJS.Timeout;
   private polling?: Promise<unknown>;
@@ -29,20 +28,14 @@ export class QueueService implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly queue: JobQueueRepository,
     private readonly assets: AssetRepository,
     private readonly documents: OcrDocumentRepository,
-    private readonly index: OcrIndexService,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
-    if (!this.config.jobs.worker) return;
-    if (await this.index.needsReindex()) {
-      this.logger.log('some documents were indexed with another segmenter: queued a re-index');
-      await this.queue.addSingleton(JobName.Reindex);
-    }
-    if (this.config.jobs.pollMs > 0) {
-      this.timer = setInterval(() => this.pollOnce(), this.config.jobs.pollMs);
-      this.timer.unref();
-      this.pollOnce();
-    }
+  /** Looks for new assets now and every NEW_ASSET_POLL_MS (a stock Immich tells nobody about uploads). */
+  startPolling(): void {
+    if (this.config.jobs.pollMs <= 0 || this.timer) return;
+    this.timer = setInterval(() => this.pollOnce(), this.config.jobs.pollMs);
+    this.timer.unref();
+    this.pollOnce();
   }
 
   async onApplicationShutdown(): Promise<void> {

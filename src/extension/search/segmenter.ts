@@ -11,7 +11,7 @@ import { addStreamTerms, normalizeText, termPhrase, TsvectorBuilder, wordPhrase 
  * A term matches through either its words in order or its characters in order.
  */
 
-export type SegmenterName = 'zhparser' | 'jieba';
+export type SegmenterName = 'zhparser' | 'jieba' | 'characters';
 export type SegmenterChoice = SegmenterName | 'auto';
 
 /** The text search configuration sql/zhparser.sql creates. */
@@ -87,6 +87,35 @@ export class JiebaSegmenter implements Segmenter {
   }
 }
 
+/**
+ * No word segmentation at all: only the per-character terms. Every query still finds what it should
+ * (characters in order); whole words just do not rank above substrings. The last resort, for an
+ * Immich server with neither zhparser in its database nor jieba installed.
+ */
+export class CharacterSegmenter implements Segmenter {
+  readonly name = 'characters';
+
+  documentVector(lines: readonly string[]): RawBuilder<string> {
+    const vector = new TsvectorBuilder();
+    addStreamTerms(vector, lines, 0);
+    return sql<string>`${vector.toString()}::tsvector`;
+  }
+
+  termQuery(term: QueryTerm): RawBuilder<string> {
+    return sql<string>`${termPhrase(term.terms)}::tsquery`;
+  }
+}
+
+/** Whether @node-rs/jieba can be loaded here (inside Immich it is not one of Immich's dependencies). */
+function jiebaAvailable(): boolean {
+  try {
+    require.resolve('@node-rs/jieba');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class SegmenterUnavailableError extends Error {}
 
 /**
@@ -112,11 +141,17 @@ export async function chooseSegmenter<DB>(
       `SEGMENTER=zhparser, but the database has no '${ZHPARSER_CONFIG}' text search configuration on zhparser: run sql/zhparser.sql as a superuser, or use SEGMENTER=auto`,
     );
   }
-  const segmenter = available ? new ZhparserSegmenter() : new JiebaSegmenter();
-  logger.log(
-    segmenter.name === 'zhparser'
-      ? 'Chinese segmentation: zhparser in the database'
-      : `Chinese segmentation: jieba in the app${choice === 'auto' ? " (no zhparser 'chinese' configuration in the database)" : ''}`,
+  if (available) {
+    logger.log('Chinese segmentation: zhparser in the database');
+    return new ZhparserSegmenter();
+  }
+  if (jiebaAvailable()) {
+    logger.log(`Chinese segmentation: jieba in the app${choice === 'auto' ? " (no zhparser 'chinese' configuration in the database)" : ''}`);
+    return new JiebaSegmenter();
+  }
+  if (choice === 'jieba') throw new SegmenterUnavailableError('SEGMENTER=jieba, but @node-rs/jieba is not installed here');
+  logger.warn(
+    "Chinese segmentation: none (no zhparser in the database, no jieba installed): characters only, so whole words do not rank above substrings; run sql/zhparser.sql on a Postgres with zhparser",
   );
-  return segmenter;
+  return new CharacterSegmenter();
 }

@@ -1,0 +1,75 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EXTENSION_CONFIG } from '../database/database.tokens';
+import { JobQueueRepository } from '../queue/job-queue.repository';
+import { JobName } from '../queue/queue.constants';
+import { QueueService } from '../queue/queue.service';
+import { parseQuery } from '../search/query-parser';
+import { SearchRepository, SearchScope } from '../search/search.repository';
+import type { ExtensionConfig } from '../../config/extension.config';
+
+export interface RankedAssetIds {
+  /** Asset ids, best first. */
+  assetIds: string[];
+  hasNextPage: boolean;
+}
+
+/**
+ * What the patched Immich server calls, and nothing else: the patches stay one-liners that hand a
+ * request over, and every decision is made here, in our code.
+ */
+@Injectable()
+export class ImmichIntegrationService {
+  constructor(
+    @Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig,
+    private readonly search: SearchRepository,
+    private readonly queue: QueueService,
+    private readonly jobs: JobQueueRepository,
+  ) {}
+
+  /**
+   * Immich's smart search (`POST /api/search/smart`) with the `ocr:` prefix: ranked by OCR text alone,
+   * before Immich would embed the text (and whether or not CLIP is enabled). Undefined for any other
+   * query: Immich goes on as usual.
+   */
+  async rankOcrQuery(text: string | undefined, scope: SearchScope): Promise<RankedAssetIds | undefined> {
+    const query = text ? parseQuery(text) : undefined;
+    if (query?.mode !== 'ocr') return undefined;
+    return this.ids(this.search.searchOcr(query, scope));
+  }
+
+  /**
+   * A plain smart search once Immich has embedded the text: OCR fused with CLIP when SEARCH_MIXED is
+   * on. Undefined (Immich's own CLIP ranking) when it is off, or when the request also filters by
+   * things our ranking does not know (people, places, dates, ...).
+   */
+  async rankMixed(
+    text: string | undefined,
+    embedding: readonly number[] | string | undefined,
+    scope: SearchScope,
+    { filtered }: { filtered: boolean },
+  ): Promise<RankedAssetIds | undefined> {
+    if (!text || !embedding || filtered || !this.config.search.mixed) return undefined;
+    const vector = typeof embedding === 'string' ? (JSON.parse(embedding) as number[]) : embedding;
+    return this.ids(this.search.searchMixed(parseQuery(text), vector, scope, this.config.search));
+  }
+
+  /** The OCR field of Immich's metadata search (its search panel): our index and ranking, whatever the prefix. */
+  async rankOcrText(text: string, scope: SearchScope): Promise<RankedAssetIds> {
+    return this.ids(this.search.searchOcr({ ...parseQuery(text), mode: 'ocr' }, scope));
+  }
+
+  /** `POST /api/assets/jobs` with `refresh-ocr` (access already checked by Immich): read the photos again. */
+  async refreshOcr(assetIds: readonly string[]): Promise<void> {
+    await this.queue.regenerate(assetIds, { ocr: true, clip: false });
+  }
+
+  /** Immich's own OCR job stored new text for an asset: index it (no second OCR pass). */
+  async immichOcrDone(assetId: string): Promise<void> {
+    if (this.config.ocr.useImmichOcr) await this.jobs.addAssetJobs(JobName.Ocr, [assetId]);
+  }
+
+  private async ids(page: Promise<{ items: Array<{ assetId: string }>; hasNextPage: boolean }>): Promise<RankedAssetIds> {
+    const { items, hasNextPage } = await page;
+    return { assetIds: items.map((item) => item.assetId), hasNextPage };
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * What the patched Immich server imports (bundled into server/immich-ai/extension.cjs by
+ * `npm run build`; its types are extension.d.cts beside it). Keep in step with immich-api.d.cts.
+ */
+export { ImmichAiModule } from './immich-ai.module';
+export type { ImmichAiModuleOptions } from './immich-ai.module';
+export { ImmichIntegrationService } from './immich-integration.service';
+export type { RankedAssetIds } from './immich-integration.service';
