@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { describeError } from './cli/errors';
 import { migrateCommand } from './cli/migrate-command';
 import { modelsCommand } from './cli/models-command';
+import { patchCommand } from './cli/patch-command';
 import { ocrCommand } from './cli/ocr-command';
 import { serveExtensionCommand } from './cli/serve-extension';
 import { serveGatewayCommand } from './cli/serve-gateway';
@@ -29,6 +30,7 @@ const program = new Command('immich-ai')
       .addCommand(serveExtensionCommand()),
   )
   .addCommand(migrateCommand())
+  .addCommand(patchCommand())
   .addCommand(modelsCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -30,7 +30,10 @@ export interface ImmichAiModuleOptions {
 @Module({})
 export class ImmichAiModule {
   static forImmich({ worker, kyselyToken }: ImmichAiModuleOptions): DynamicModule {
-    const config = loadExtensionConfig({ ...process.env, JOB_WORKER: worker === 'microservices' ? (process.env.JOB_WORKER ?? 'true') : 'false' });
+    const config = loadExtensionConfig({
+      ...process.env,
+      JOB_WORKER: worker === 'microservices' ? (process.env.JOB_WORKER ?? 'true') : 'false',
+    });
     const extension = ExtensionModule.forRoot({
       config,
       database: { provide: EXTENSION_DB, useExisting: kyselyToken },

@@ -7,6 +7,29 @@ import { parseQuery } from '../search/query-parser';
 import { SearchRepository, SearchScope } from '../search/search.repository';
 import type { ExtensionConfig } from '../../config/extension.config';
 
+/**
+ * Request fields that only page or shape the answer. Any other field set (people, places, dates,
+ * camera, albums, ...) filters the search, which our ranking does not do: Immich answers those.
+ */
+const PRESENTATION_FIELDS = new Set([
+  'query',
+  'ocr',
+  'page',
+  'size',
+  'language',
+  'withExif',
+  'withPeople',
+  'withStacked',
+  'order',
+]);
+
+/** True when a search request carries a filter besides the text. */
+export function isFiltered(request: Record<string, unknown>): boolean {
+  return Object.entries(request).some(
+    ([key, value]) => value !== undefined && value !== null && !PRESENTATION_FIELDS.has(key),
+  );
+}
+
 export interface RankedAssetIds {
   /** Asset ids, best first. */
   assetIds: string[];
@@ -43,19 +66,25 @@ export class ImmichIntegrationService {
    * things our ranking does not know (people, places, dates, ...).
    */
   async rankMixed(
-    text: string | undefined,
+    request: { query?: string } & Record<string, unknown>,
     embedding: readonly number[] | string | undefined,
     scope: SearchScope,
-    { filtered }: { filtered: boolean },
   ): Promise<RankedAssetIds | undefined> {
-    if (!text || !embedding || filtered || !this.config.search.mixed) return undefined;
+    if (!request.query || !embedding || isFiltered(request) || !this.config.search.mixed) return undefined;
     const vector = typeof embedding === 'string' ? (JSON.parse(embedding) as number[]) : embedding;
-    return this.ids(this.search.searchMixed(parseQuery(text), vector, scope, this.config.search));
+    return this.ids(this.search.searchMixed(parseQuery(request.query), vector, scope, this.config.search));
   }
 
-  /** The OCR field of Immich's metadata search (its search panel): our index and ranking, whatever the prefix. */
-  async rankOcrText(text: string, scope: SearchScope): Promise<RankedAssetIds> {
-    return this.ids(this.search.searchOcr({ ...parseQuery(text), mode: 'ocr' }, scope));
+  /**
+   * The OCR field of Immich's metadata search (the "text in photo" filter of its search panel): our
+   * index and ranking, whatever the prefix. Undefined when the request filters by more than text.
+   */
+  async rankOcrText(
+    request: { ocr?: string } & Record<string, unknown>,
+    scope: SearchScope,
+  ): Promise<RankedAssetIds | undefined> {
+    if (!request.ocr || isFiltered(request)) return undefined;
+    return this.ids(this.search.searchOcr({ ...parseQuery(request.ocr), mode: 'ocr' }, scope));
   }
 
   /** `POST /api/assets/jobs` with `refresh-ocr` (access already checked by Immich): read the photos again. */
@@ -68,7 +97,9 @@ export class ImmichIntegrationService {
     if (this.config.ocr.useImmichOcr) await this.jobs.addAssetJobs(JobName.Ocr, [assetId]);
   }
 
-  private async ids(page: Promise<{ items: Array<{ assetId: string }>; hasNextPage: boolean }>): Promise<RankedAssetIds> {
+  private async ids(
+    page: Promise<{ items: Array<{ assetId: string }>; hasNextPage: boolean }>,
+  ): Promise<RankedAssetIds> {
     const { items, hasNextPage } = await page;
     return { assetIds: items.map((item) => item.assetId), hasNextPage };
   }
