@@ -1,11 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import type { INestApplication } from '@nestjs/common';
 import { Client } from 'pg';
-import { loadGatewayConfig } from '../../src/config/gateway.config';
-import { createGatewayApp } from '../../src/gateway/create-gateway-app';
 import { api, eventually, flushRedis, RunningSidecar, startSidecar, testRedisDb } from '../extension/support/sidecar';
-import { answer, StandIn, startStandIn } from '../extension/support/stand-in-inference';
-import { readJson, RunningApp, startApp, testClipRoot } from '../inference/helpers';
+import { readJson } from '../inference/helpers';
+import { MlStack, startMlStack } from './support/ml-stack';
 import { ocrFixture, ocrTruth } from '../support/fixtures';
 import { PG_ADMIN_URL, TestDatabase } from '../support/immich-database';
 import { createDatabase } from '../../src/extension/database/create-database';
@@ -26,10 +22,7 @@ interface Hit {
 describe('the sidecar beside a stock Immich v2.4.1', () => {
   const names = Object.keys(ocrTruth);
   const assets: Record<string, string> = {};
-  let clip: Awaited<ReturnType<typeof testClipRoot>>;
-  let inference: RunningApp;
-  let faces: StandIn;
-  let gateway: INestApplication;
+  let ml: MlStack;
   let immich: ImmichServer;
   let admin: ImmichClient;
   let apiKey: string;
@@ -43,24 +36,8 @@ describe('the sidecar beside a stock Immich v2.4.1', () => {
   const database = { url: databaseUrl } as TestDatabase;
 
   beforeAll(async () => {
-    clip = await testClipRoot();
-    inference = await startApp({ ocrWorkers: 0, clip: { root: clip.root, modelName: 'ViT-B-16' } });
-    faces = await startStandIn((request, response) => {
-      if (request.url === '/ping') response.end('pong');
-      else answer(200, { 'facial-recognition': [], imageHeight: 1, imageWidth: 1 })(request, response);
-    });
-    gateway = await createGatewayApp(
-      loadGatewayConfig({
-        PORT: '0',
-        HTTP_HOST: '127.0.0.1',
-        IMMICH_API: faces.url,
-        INFERENCE_API: inference.url,
-        ACCESS_LOG: 'false',
-      }),
-      { logger: ['error'] },
-    );
-    await gateway.listen(0, '127.0.0.1');
-    const gatewayUrl = `http://127.0.0.1:${(gateway.getHttpServer().address() as AddressInfo).port}`;
+    ml = await startMlStack();
+    const gatewayUrl = ml.gatewayUrl;
 
     await flushRedis();
     immich = await startImmich({ database: databaseName, redisDbIndex: testRedisDb(), mlUrl: gatewayUrl });
@@ -80,10 +57,7 @@ describe('the sidecar beside a stock Immich v2.4.1', () => {
   afterAll(async () => {
     await sidecar?.close();
     await immich?.stop();
-    await gateway?.close();
-    await faces?.close();
-    await inference?.close();
-    await clip?.remove();
+    await ml?.close();
     const client = new Client({ connectionString: PG_ADMIN_URL });
     await client.connect();
     await client.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);

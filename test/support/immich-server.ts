@@ -88,15 +88,23 @@ export class ImmichClient {
   constructor(
     readonly url: string,
     readonly token?: string,
+    readonly apiKey?: string,
   ) {}
+
+  /** The same user's calls made with an API key instead of the session. */
+  withApiKey(apiKey: string): ImmichClient {
+    return new ImmichClient(this.url, undefined, apiKey);
+  }
+
+  private get auth(): Record<string, string> {
+    if (this.apiKey) return { 'x-api-key': this.apiKey };
+    return this.token ? { authorization: `Bearer ${this.token}` } : {};
+  }
 
   async request<T = unknown>(method: string, path: string, body?: unknown, expect = [200, 201]): Promise<T> {
     const response = await fetch(`${this.url}/api${path}`, {
       method,
-      headers: {
-        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
+      headers: { ...this.auth, ...(body ? { 'content-type': 'application/json' } : {}) },
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await response.text();
@@ -145,6 +153,18 @@ export class ImmichClient {
     const body = (await response.json()) as { id: string; status: string };
     if (response.status !== 201) throw new Error(`upload ${fileName}: ${response.status} ${JSON.stringify(body)}`);
     return body.id;
+  }
+
+  /** Asset ids of Immich's smart search, in its order. */
+  async smartSearch(query: string): Promise<string[]> {
+    const body = await this.request<{ assets: { items: Array<{ id: string }> } }>('POST', '/search/smart', { query });
+    return body.assets.items.map((item) => item.id);
+  }
+
+  /** Asset ids of Immich's metadata search on its OCR field (the search panel's "text in photo"). */
+  async ocrFieldSearch(ocr: string): Promise<string[]> {
+    const body = await this.request<{ assets: { items: Array<{ id: string }> } }>('POST', '/search/metadata', { ocr });
+    return body.assets.items.map((item) => item.id);
   }
 
   /** True when no Immich queue has work waiting, running or delayed. */
