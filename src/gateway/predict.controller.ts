@@ -39,8 +39,8 @@ export class PredictController {
     const reply = await this.service.predict(req, clientGone.signal);
     const finish = () => {
       reply.done();
-      const { tasks, upstreams, mode, status } = reply;
-      this.metrics.record({ tasks, upstreams, mode, status, ms: performance.now() - started });
+      const { tasks, models, upstreams, mode, status } = reply;
+      this.metrics.record({ tasks, models, upstreams, mode, status, ms: performance.now() - started });
     };
     if (closed) {
       finish();
@@ -48,7 +48,10 @@ export class PredictController {
     }
     res.once('close', finish);
 
-    res.writeHead(reply.status, reply.headers);
+    // An answer that goes out before the whole body came in (a refusal, or an upstream's early 4xx)
+    // closes the connection: the rest of the body is not read.
+    const headers = req.complete ? reply.headers : { ...reply.headers, connection: 'close' };
+    res.writeHead(reply.status, headers);
     if (typeof reply.body === 'string') {
       res.end(reply.body);
     } else {

@@ -36,6 +36,7 @@ class GatedReader implements OcrReader {
       height: 48,
       lines: [{ ...line, box: [...line.box] as OcrOutput['lines'][0]['box'] }],
       timings: { decodeMs: 0, detectMs: 0, classifyMs: 0, recogniseMs: 0, totalMs: 0 },
+      detector: { width: 32, height: 32 },
     };
   }
 
@@ -72,7 +73,7 @@ describe('bounded concurrency and queue', () => {
   const reader = new GatedReader();
 
   beforeAll(async () => {
-    server = await startApp({ tasks: ['ocr'], concurrency: 1, queueSize: 1 }, { engines: gatedEngines(reader) });
+    server = await startApp({ tasks: ['ocr'], ocrWorkers: 1, queueSize: 1 }, { engines: gatedEngines(reader) });
   });
   afterAll(async () => {
     reader.release();
@@ -85,14 +86,14 @@ describe('bounded concurrency and queue', () => {
     const first = send();
     await until(() => reader.started === 1);
     const second = send();
-    await until(async () => (await metric(server.url, /^inference_queue_depth /)) === 1);
+    await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 1);
 
     const third = await send();
     expect(third.status).toBe(503);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await readJson(third)).toEqual({ error: expect.stringMatching(/busy/) });
-    expect(await metric(server.url, /^inference_rejected_total /)).toBe(1);
-    expect(await metric(server.url, /^inference_in_flight /)).toBe(1);
+    expect(await metric(server.url, /^inference_rejected_total{kind="ocr"} /)).toBe(1);
+    expect(await metric(server.url, /^inference_in_flight{kind="ocr"} /)).toBe(1);
 
     reader.release();
     await until(() => reader.started === 2);
@@ -101,7 +102,7 @@ describe('bounded concurrency and queue', () => {
       expect(response.status).toBe(200);
       expect((await readJson<OcrResponse>(response)).ocr.text).toEqual(['gated']);
     }
-    expect(await metric(server.url, /^inference_queue_depth /)).toBe(0);
+    expect(await metric(server.url, /^inference_queue_depth{kind="ocr"} /)).toBe(0);
   });
 
   it('gives up the queue place of a client that hung up', async () => {
@@ -115,10 +116,10 @@ describe('bounded concurrency and queue', () => {
       body: immichForm(immichEntries.ocr(), { image }),
       signal: abort.signal,
     }).catch(() => undefined);
-    await until(async () => (await metric(server.url, /^inference_queue_depth /)) === 1);
+    await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 1);
     abort.abort();
     await queued;
-    await until(async () => (await metric(server.url, /^inference_queue_depth /)) === 0);
+    await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 0);
     reader.release();
     expect((await running).status).toBe(200);
     // The abandoned request never reached the model.
@@ -161,7 +162,7 @@ describe('200 concurrent requests on real models', () => {
 
   beforeAll(async () => {
     clip = await testClipRoot();
-    server = await startApp({ clip: { root: clip.root, modelName: 'ViT-B-16' }, concurrency: 2, queueSize: 8 });
+    server = await startApp({ clip: { root: clip.root, modelName: 'ViT-B-16' }, queueSize: 8 });
   });
   afterAll(async () => {
     agent.destroy();
@@ -208,7 +209,7 @@ describe('200 concurrent requests on real models', () => {
     const results = await Promise.all(forms.map(async ({ kind, form }) => ({ kind, ...(await post(form)) })));
 
     for (const result of results) {
-      if (result.kind === 'junk') expect(result.status).toBe(422);
+      if (result.kind === 'junk') expect(result.status).toBe(415);
       else if (result.status === 503) expect(Number(result.retryAfter)).toBeGreaterThanOrEqual(1);
       else {
         expect(result.status).toBe(200);
@@ -293,7 +294,7 @@ describe('/health and /metrics', () => {
       expect(text).toMatch(/inference_http_requests_total\{method="POST",route="\/predict",status="422"\} 1/);
       expect(text).toMatch(/inference_task_duration_seconds_count\{task="clip_textual",outcome="ok"\} 1/);
       expect(text).toMatch(/inference_http_request_duration_seconds_bucket\{le="[\d.]+",route="\/predict"\}/);
-      expect(text).toMatch(/^inference_queue_depth 0$/m);
+      expect(text).toMatch(/^inference_queue_depth{kind="clip"} 0$/m);
       expect(text).toMatch(/inference_model_load_seconds\{model="clip_image",device="cpu"\} [\d.e-]+/);
     } finally {
       await server.close();

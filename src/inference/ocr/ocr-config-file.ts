@@ -13,6 +13,8 @@ const schema = z
       .object({
         limitSideLen: whole,
         maxSideLen: whole,
+        maxPixels: whole,
+        arenaKeepPixels: whole,
         thresh: unit,
         boxThresh: unit,
         unclipRatio: positive,

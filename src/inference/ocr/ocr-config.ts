@@ -6,14 +6,28 @@
 export interface OcrConfig {
   det: {
     /**
-     * Short side of the detector input (RapidOCR's limit_side_len 736). Unlike RapidOCR's
-     * limit_type min, which only enlarges, we also shrink: a 1440x1080 photo is detected at 992x736
-     * instead of 1440x1088, half the pixels and half the detector time, with the same accuracy on
-     * the fixtures. Immich: detection maxResolution.
+     * Short side of the detector input (RapidOCR's limit_side_len 736), for images larger than it.
+     * Unlike RapidOCR's limit_type min, which only enlarges, we shrink: a 1440x1080 photo is
+     * detected at 992x736 instead of 1440x1088, half the pixels and half the detector time, with the
+     * same accuracy on the fixtures. A smaller image is never enlarged (its sides are only rounded to
+     * multiples of 32): a 64x64 or 1x1 image costs what its size says. Immich: detection maxResolution.
      */
     limitSideLen: number;
     /** Cap on the long side so a 1:20 panorama or chat screenshot cannot make a giant tensor. Ours. */
     maxSideLen: number;
+    /**
+     * Cap on detector input pixels (2048 x 2048): the detector's memory grows with them, about
+     * 230 MB per million pixels here, so a large maxResolution on a large photo stays bounded. Ours.
+     */
+    maxPixels: number;
+    /**
+     * onnxruntime's CPU arena keeps the largest detector run's memory for the life of the session
+     * (a 2048x2720 input: ~1.3 GB, measured). After a run larger than this many input pixels the
+     * detector session is opened afresh, which gives that memory back; runs up to this size (a
+     * 1440x1088 Immich preview at any maxResolution, panoramas at 736) keep the arena and its speed
+     * (without the arena a 992x736 run takes 3x as long). Ours.
+     */
+    arenaKeepPixels: number;
     /** Probability above which a pixel is text (thresh). */
     thresh: number;
     /** Mean probability inside a box below which the box is dropped (box_thresh). Immich: detection minScore. */
@@ -74,6 +88,8 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
   det: {
     limitSideLen: 736,
     maxSideLen: 4096,
+    maxPixels: 2048 * 2048,
+    arenaKeepPixels: 2_000_000,
     thresh: 0.3,
     boxThresh: 0.5,
     unclipRatio: 1.6,

@@ -2,14 +2,16 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { HttpAdapterHost } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
-import type { InferenceConfig } from '../../config/inference.config';
-import { ShuttingDownError } from './errors';
-import { INFERENCE_CONFIG } from './inference.tokens';
+import { busy } from './http-error';
+
+/** Injection token: how long shutdown waits for requests in flight (SHUTDOWN_TIMEOUT_MS). */
+export const SHUTDOWN_TIMEOUT_MS = Symbol('SHUTDOWN_TIMEOUT_MS');
 
 /**
  * Counts requests from arrival to response, so that shutdown can wait for all of them (an upload
- * still arriving included) before the models are released. Nest calls `beforeApplicationShutdown`
- * before it closes the HTTP server and releases the models (`onApplicationShutdown`).
+ * still arriving included), up to SHUTDOWN_TIMEOUT_MS, before the models are released or the
+ * upstream pools closed. Nest calls `beforeApplicationShutdown` before it closes the HTTP server and
+ * runs `onApplicationShutdown`. Both services use it.
  */
 @Injectable()
 export class GracefulShutdown implements BeforeApplicationShutdown {
@@ -19,7 +21,7 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
   private drained?: () => void;
 
   constructor(
-    @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
+    @Inject(SHUTDOWN_TIMEOUT_MS) private readonly timeoutMs: number,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
@@ -29,7 +31,7 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
       // A keep-alive connection can still bring a request after the listener closed: refuse it and
       // close the connection, so the client retries elsewhere.
       res.setHeader('Connection', 'close');
-      next(new ShuttingDownError());
+      next(busy('the service is shutting down'));
       return;
     }
     this.inFlight++;
@@ -51,14 +53,12 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       new Promise<'drained'>((resolve) => (this.drained = () => resolve('drained'))),
-      new Promise<'timeout'>(
-        (resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.shutdownTimeoutMs)),
-      ),
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.timeoutMs))),
     ]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.logger.warn(
-        `${this.inFlight} request(s) still running after SHUTDOWN_TIMEOUT_MS=${this.config.shutdownTimeoutMs}; closing their connections`,
+        `${this.inFlight} request(s) still running after SHUTDOWN_TIMEOUT_MS=${this.timeoutMs}; closing their connections`,
       );
       server?.closeAllConnections();
     }

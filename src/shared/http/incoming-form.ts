@@ -1,8 +1,10 @@
 import busboy from 'busboy';
 import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { GatewayError, badRequest, tooLarge } from './gateway-errors';
-import { RawBody, ReplayBudget } from './request-body';
+import { WIRE_LIMITS } from '../wire/limits';
+import { BudgetShare, ByteBudget } from './byte-budget';
+import { HttpError, badRequest, busy, tooLarge } from './http-error';
+import { RawBody } from './raw-body';
 
 /** What the request carries besides `entries`. */
 export type PayloadKind = 'image' | 'text';
@@ -12,25 +14,39 @@ export interface FormHead {
   /** The `entries` field as sent; undefined if the form ended without one. */
   entries?: string;
   payload?: PayloadKind;
-  /** `entries` came before the image, so the raw body can be forwarded as it arrives. */
+  /** `entries` came before the file, so the raw body can be forwarded as it arrives. */
   streamable: boolean;
 }
 
-/** The whole form, parsed: one copy of the image. */
+/** The whole form, parsed: one copy of the file. */
 export interface FormParts {
+  entries?: string;
   image?: Buffer;
   text?: string;
 }
 
+export interface FormOptions {
+  /** MAX_UPLOAD_BYTES: a larger body is refused (413) from its Content-Length, or as it crosses the limit. */
+  maxUploadBytes: number;
+  /** UPLOAD_MEMORY_BYTES: what every request's held bytes together may use; over it, 503 + Retry-After. */
+  memory: ByteBudget;
+  /** The file field: `image` (Immich), `file` (MT-Photos). */
+  fileField?: string;
+  /** Keep the raw bytes until the caller picks `stream()` or `parts()` (the gateway); off: parse only. */
+  raw?: boolean;
+}
+
 /**
- * One incoming multipart request, read once. It starts by parsing just far enough to know `entries`
- * and whether an image or a text follows (Immich sends `entries` first, so that is a few hundred
- * bytes), keeping the raw bytes. Then the caller picks one of two paths:
- * - `stream()`: the raw bytes go to one upstream as they arrive, and parsing stops: scanning every
- *   image byte for boundaries would double the gateway's CPU per request, and the upstream parses the
- *   same bytes anyway (a tail it finds malformed comes back as its own 4xx, passed through);
- * - `parts()`: the raw bytes are dropped and the form is parsed whole (to split it or convert it).
- * Whatever goes wrong with the body (malformed head, too large, client gone) rejects `failed`.
+ * One incoming form (multipart, or urlencoded for a text-only request), read once, with the limits
+ * both services share (src/shared/wire/limits.ts). It parses just far enough to know `entries` and
+ * whether an image or a text follows (Immich sends `entries` first, a few hundred bytes), keeping the
+ * raw bytes if asked. Then the caller picks one of two paths:
+ * - `stream()` (gateway): the raw bytes go to one upstream as they arrive, and parsing stops: scanning
+ *   every image byte for boundaries would double the gateway's CPU per request, and the upstream
+ *   parses the same bytes anyway (a tail it finds malformed comes back as its own 4xx, passed through);
+ * - `parts()`: the raw bytes are dropped and the form is parsed whole.
+ * Whatever goes wrong with the body (malformed, too large, a field twice, client gone) rejects
+ * `failed`, and reading stops there: the answer goes out with `Connection: close` (see `complete`).
  */
 export class IncomingForm {
   readonly contentType: string;
@@ -39,16 +55,18 @@ export class IncomingForm {
   readonly failed: Promise<never>;
 
   private readonly parser: busboy.Busboy;
+  private readonly fileField: string;
+  private readonly memory: BudgetShare;
   private raw?: RawBody;
   private mode: 'head' | 'stream' | 'parts' = 'head';
   private received = 0;
-  private failure?: GatewayError | Error;
+  private failure?: Error;
   private rejectFailed!: (error: Error) => void;
 
   private entries?: string;
   private payload?: PayloadKind;
   private text?: string;
-  private imageStream?: Readable;
+  private fileStream?: Readable;
   private image?: Buffer;
   private imagePending?: Promise<void>;
   private parsed = false;
@@ -67,43 +85,54 @@ export class IncomingForm {
 
   constructor(
     private readonly request: IncomingMessage,
-    private readonly limits: { maxUploadBytes: number },
+    private readonly options: FormOptions,
   ) {
     this.failed = new Promise<never>((_, reject) => (this.rejectFailed = reject));
     // Callers race against `failed`; one that has already finished must not leave it unhandled.
     this.failed.catch(() => undefined);
+    this.fileField = options.fileField ?? 'image';
+    this.memory = new BudgetShare(options.memory);
 
     const contentType = request.headers['content-type'] ?? '';
-    if (!/^multipart\/form-data\s*;/i.test(contentType)) {
+    if (!/^(multipart\/form-data\s*;|application\/x-www-form-urlencoded\b)/i.test(contentType)) {
       throw badRequest(
-        `expected a multipart/form-data body, got ${contentType ? `"${contentType}"` : 'no content type'}`,
+        `expected a multipart/form-data body, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'no content type'}`,
       );
     }
     this.contentType = contentType;
     const length = request.headers['content-length'];
     if (length !== undefined) {
       this.contentLength = Number(length);
-      if (this.contentLength > limits.maxUploadBytes) throw this.oversize();
+      // Refused from the header: not one byte of the body is read.
+      if (this.contentLength > options.maxUploadBytes) throw this.oversize();
     }
 
     try {
-      // Text fields and `entries` are small; 1 MiB each is far above what Immich sends.
-      this.parser = busboy({ headers: request.headers, limits: { fieldSize: 1024 * 1024, fields: 64, parts: 128 } });
+      this.parser = busboy({
+        headers: request.headers,
+        limits: { fieldSize: WIRE_LIMITS.textBytes, parts: WIRE_LIMITS.parts, fieldNameSize: 100 },
+      });
     } catch (error) {
       throw badRequest(`malformed multipart request: ${(error as Error).message}`);
     }
     this.parser.on('field', (name, value, info) => this.onField(name, value, info.valueTruncated));
     this.parser.on('file', (name, stream) => this.onFile(name, stream));
+    this.parser.on('partsLimit', () => this.fail(tooLarge(`the form has more than ${WIRE_LIMITS.parts} parts`)));
     this.parser.on('error', (error: Error) => this.fail(badRequest(`malformed multipart body: ${error.message}`)));
     this.parser.on('close', () => {
       this.parsed = true;
       void this.onParsed();
     });
 
-    this.raw = new RawBody(() => this.request.resume());
+    if (options.raw) this.raw = new RawBody(() => this.request.resume(), this.memory);
     request.on('data', this.onData);
     request.on('end', this.onEnd);
     request.on('close', this.onClose);
+  }
+
+  /** Whether the whole body has arrived. If not when the answer goes out, the connection must close. */
+  get complete(): boolean {
+    return this.request.complete;
   }
 
   /** Resolves once `entries` and the kind of payload are known, or the form has ended. */
@@ -115,23 +144,23 @@ export class IncomingForm {
   }
 
   /**
-   * The raw body, to forward as it arrives. `retain` keeps it (within the budget) so it can be sent
+   * The raw body, to forward as it arrives. `retain` keeps it (within `replay`) so it can be sent
    * again to another upstream.
    */
-  stream(retain: boolean, budget: ReplayBudget): RawBody {
+  stream(retain: boolean, replay: ByteBudget): RawBody {
     if (this.mode !== 'head' || !this.raw) throw new Error('the form is already being read another way');
     this.mode = 'stream';
-    this.raw.keep(retain, budget);
-    this.imageStream?.resume();
+    this.raw.keep(retain, replay);
+    this.fileStream?.resume();
     return this.raw;
   }
 
-  /** The whole form, parsed. The raw bytes are dropped: only the parsed image is kept. */
+  /** The whole form, parsed. The raw bytes are dropped: only the parsed file is kept. */
   parts(): Promise<FormParts> {
     if (this.mode === 'stream') throw new Error('the form is already being streamed');
     this.mode = 'parts';
     this.dropRaw();
-    if (this.imageStream && !this.imagePending) this.imagePending = this.collectImage(this.imageStream);
+    if (this.fileStream && !this.imagePending) this.imagePending = this.collect(this.fileStream);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.partsWaiter = { resolve, reject };
@@ -139,25 +168,29 @@ export class IncomingForm {
     });
   }
 
-  /** Stops reading: the rest of the body is drained and discarded, memory and budget given back. */
+  /** Stops reading and gives back the memory this request held. Call once the answer is sent. */
   dispose(): void {
     this.request.off('data', this.onData);
     this.request.off('end', this.onEnd);
     this.request.off('close', this.onClose);
     this.dropRaw();
-    this.imageStream?.resume();
-    if (!this.request.complete) this.request.resume();
+    this.fileStream?.resume();
+    this.image = undefined;
+    this.memory.release();
   }
 
   private receive(chunk: Buffer): void {
     if (this.failure) return;
     this.received += chunk.length;
-    if (this.received > this.limits.maxUploadBytes) {
+    if (this.received > this.options.maxUploadBytes) {
       this.fail(this.oversize());
       return;
     }
     if (this.raw) {
-      this.raw.push(chunk);
+      if (!this.raw.push(chunk)) {
+        this.fail(this.memoryFull());
+        return;
+      }
       if (this.mode === 'stream') {
         // Only a streaming body has a reader that will catch up; before that the head must be read on.
         if (this.raw.full) this.request.pause();
@@ -168,36 +201,50 @@ export class IncomingForm {
   }
 
   private onField(name: string, value: string, truncated: boolean): void {
-    if (truncated) {
-      this.fail(tooLarge(`the "${name}" field is over 1 MiB`));
+    if (this.failure) return;
+    const limit = name === 'entries' ? WIRE_LIMITS.entriesBytes : WIRE_LIMITS.textBytes;
+    if (truncated || Buffer.byteLength(value) > limit) {
+      this.fail(tooLarge(`the "${fieldName(name)}" field is over ${limit} bytes`));
       return;
     }
-    if (name === 'entries') this.entries = value;
-    else if (name === 'text') {
+    if (!this.memory.take(value.length)) {
+      this.fail(this.memoryFull());
+      return;
+    }
+    if (name === 'entries') {
+      if (this.entries !== undefined) return this.fail(duplicate('entries'));
+      this.entries = value;
+    } else if (name === 'text') {
+      if (this.text !== undefined) return this.fail(duplicate('text'));
       this.text = value;
       this.payload ??= 'text';
-    } else if (name === 'image') {
-      this.fail(badRequest('"image" must be a file part (with a filename), not a text field'));
+    } else if (name === this.fileField) {
+      this.fail(badRequest(`"${this.fileField}" must be a file part (with a filename), not a text field`));
       return;
     }
     this.settleHead();
   }
 
   private onFile(name: string, stream: Readable): void {
-    if (name !== 'image' || this.imageStream) {
+    if (name !== this.fileField || this.failure) {
       // Not ours to read; a streamed body still carries it to the upstream unchanged.
       stream.resume();
       return;
     }
-    this.imageStream = stream;
+    if (this.fileStream) {
+      stream.resume();
+      this.fail(duplicate(this.fileField));
+      return;
+    }
+    this.fileStream = stream;
     this.payload ??= 'image';
     if (this.mode === 'stream') stream.resume();
-    else if (this.mode === 'parts') this.imagePending = this.collectImage(stream);
+    else if (this.mode === 'parts') this.imagePending = this.collect(stream);
     else if (this.entries === undefined) {
-      // The image came before `entries`: the route is not known yet, so keep one copy (the parsed
+      // The file came before `entries`: the route is not known yet, so keep one copy (the parsed
       // one) rather than the raw bytes and the parsed bytes both.
       this.dropRaw();
-      this.imagePending = this.collectImage(stream);
+      this.imagePending = this.collect(stream);
     }
     // Otherwise the file stream waits, unread, for the caller to pick a path (a microtask away).
     this.settleHead();
@@ -214,7 +261,8 @@ export class IncomingForm {
       this.fail(error as Error);
       return;
     }
-    this.partsWaiter?.resolve({ image: this.image, text: this.text });
+    if (this.failure) return;
+    this.partsWaiter?.resolve({ entries: this.entries, image: this.image, text: this.text });
     this.partsWaiter = undefined;
   }
 
@@ -232,11 +280,20 @@ export class IncomingForm {
     this.headWaiter = undefined;
   }
 
-  private async collectImage(stream: Readable): Promise<void> {
-    // Content-Length bounds the image: one buffer of that size, filled in place, is the only copy.
-    const collector = new ByteCollector(this.contentLength);
-    for await (const chunk of stream) collector.add(chunk as Buffer);
-    this.image = collector.bytes();
+  /** Gathers the file as it arrives: never a buffer of the size the client declared, only of what came. */
+  private async collect(stream: Readable): Promise<void> {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (this.failure) continue;
+      if (!this.memory.take(chunk.length)) {
+        this.fail(this.memoryFull());
+        continue;
+      }
+      chunks.push(chunk);
+      length += chunk.length;
+    }
+    if (!this.failure) this.image = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, length);
   }
 
   private dropRaw(): void {
@@ -244,22 +301,32 @@ export class IncomingForm {
     this.raw = undefined;
   }
 
-  private oversize(): GatewayError {
-    return tooLarge(`the request body is over the limit of ${this.limits.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
+  private oversize(): HttpError {
+    return tooLarge(`the request body is over the limit of ${this.options.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
+  }
+
+  private memoryFull(): HttpError {
+    return busy(
+      `the service is busy: uploads held in memory are at the limit of ${this.options.memory.capacity} bytes ` +
+        '(UPLOAD_MEMORY_BYTES); retry shortly',
+    );
   }
 
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
     this.raw?.fail(error);
-    this.imageStream?.resume();
+    this.fileStream?.resume();
     this.headWaiter?.reject(error);
     this.partsWaiter?.reject(error);
     this.headWaiter = this.partsWaiter = undefined;
     this.rejectFailed(error);
-    // Stop parsing; the rest of the body is read and discarded so an answer can still be sent.
+    // Stop reading: the rest of the body is not wanted, and the answer closes the connection.
     this.request.off('data', this.onData);
-    if (!this.request.complete) this.request.resume();
+    this.dropRaw();
+    this.image = undefined;
+    this.memory.release();
+    if (!this.request.complete) this.request.pause();
   }
 }
 
@@ -271,28 +338,6 @@ export class ClientGoneError extends Error {
   }
 }
 
-/** Gathers a stream's chunks into one buffer, allocated once when an upper bound is known. */
-class ByteCollector {
-  private buffer?: Buffer;
-  private chunks: Buffer[] = [];
-  private length = 0;
+const duplicate = (name: string) => badRequest(`the "${name}" field was sent more than once`);
 
-  constructor(capacity?: number) {
-    if (capacity !== undefined && Number.isFinite(capacity) && capacity > 0) this.buffer = Buffer.allocUnsafe(capacity);
-  }
-
-  add(chunk: Buffer): void {
-    if (this.buffer && this.length + chunk.length <= this.buffer.length) chunk.copy(this.buffer, this.length);
-    else {
-      if (this.buffer) this.chunks.push(this.buffer.subarray(0, this.length));
-      this.buffer = undefined;
-      this.chunks.push(chunk);
-    }
-    this.length += chunk.length;
-  }
-
-  bytes(): Buffer {
-    if (this.buffer) return this.buffer.subarray(0, this.length);
-    return Buffer.concat(this.chunks, this.length);
-  }
-}
+const fieldName = (name: string) => name.replace(/[^\x20-\x7e]/g, '?').slice(0, 100);
