@@ -60,18 +60,20 @@ export interface OcrConfig {
     textScoreMin: number;
   };
   spaces: {
-    /** Put back spaces PP-OCR drops, from gaps between characters in the CTC time steps. Ours. */
+    /** Put back spaces PP-OCR drops, from the model's own space probability between two characters. Ours. */
     recover: boolean;
-    /** Extra gap between Latin letters/digits, in ems of the line, that counts as a space. Ours. */
-    minGapEm: number;
-    /** The same where Chinese meets Latin or digits ("拿铁 Latte", "合计 8.50"): spacing there is tighter. Ours. */
-    scriptChangeGapEm: number;
     /**
-     * A space goes back where the model itself gives it at least this probability between two
-     * characters, though less than the character it chose. On the fixtures every space PP-OCRv4
-     * dropped scored 0.008-0.49 and every pair without one 0.001 or less. Ours.
+     * Between two Chinese characters: a space goes back where the model gives it at least this
+     * probability, though less than the character it chose. Ours (see recognition/ctc-decode.ts for
+     * the measurements behind all three).
      */
     minSpaceProb: number;
+    /** The same between two Latin letters or digits: high, so a space never splits a word. Ours. */
+    latinSpaceProb: number;
+    /** The same where Chinese meets Latin or digits ("拿铁 Latte", "合计 8.50"). Ours. */
+    scriptChangeSpaceProb: number;
+    /** No space goes back next to these (file names, URLs, dates, codes). Ours. */
+    joiners: string;
   };
   /** Crops with height/width at or above this are vertical text: turned 90 degrees before recognition. */
   verticalRatio: number;
@@ -99,7 +101,13 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
   },
   cls: { enabled: true, height: 48, width: 192, batchSize: 6, thresh: 0.9 },
   rec: { height: 48, minWidth: 320, batchSize: 6, textScoreMin: 0.5 },
-  spaces: { recover: true, minGapEm: 0.26, scriptChangeGapEm: 0.15, minSpaceProb: 0.005 },
+  spaces: {
+    recover: true,
+    minSpaceProb: 0.005,
+    latinSpaceProb: 0.03,
+    scriptChangeSpaceProb: 0.001,
+    joiners: '_-./@\\',
+  },
   verticalRatio: 1.5,
   cropSourceFactor: 3,
 };
