@@ -50,11 +50,13 @@ export class PredictController {
 
     // An answer that goes out before the whole body came in (a refusal, or an upstream's early 4xx)
     // closes the connection: the rest of the body is not read.
-    const headers = req.complete ? reply.headers : { ...reply.headers, connection: 'close' };
-    res.writeHead(reply.status, headers);
+    const headers = req.complete ? { ...reply.headers } : { ...reply.headers, connection: 'close' };
     if (typeof reply.body === 'string') {
+      headers['content-length'] = String(Buffer.byteLength(reply.body));
+      res.writeHead(reply.status, headers);
       res.end(reply.body);
     } else {
+      res.writeHead(reply.status, headers);
       // An upstream that breaks off mid-answer leaves a truncated body: the socket is closed so the
       // client sees an error rather than a short JSON. (pipe, not pipeline: pipeline builds and aborts
       // an AbortController per call, a measurable share of this hot path.)

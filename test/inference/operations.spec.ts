@@ -1,9 +1,8 @@
 import { Agent, request } from 'node:http';
-import type { OcrOutput, OcrReader } from '../../src/inference/ocr/ocr-types';
-import type { InferenceEngines } from '../../src/inference/http/engines';
 import type { HealthResponse } from '../../src/inference/http/health.controller';
 import type { MlErrorBody, OcrResponse } from '../../src/shared/wire/immich-ml';
 import { ocrFixture } from '../support/fixtures';
+import { GatedReader, gatedEngines } from '../support/gated-reader';
 import {
   API_KEY,
   emptyDir,
@@ -16,43 +15,6 @@ import {
   testClipRoot,
   type RunningApp,
 } from './helpers';
-
-/**
- * An OCR reader whose runs finish only when the test says so: the queue can be filled and a
- * shutdown started at exact moments, which a real model's timing would make flaky.
- */
-class GatedReader implements OcrReader {
-  readonly device = 'cpu' as const;
-  closed = false;
-  started = 0;
-  private gates: Array<() => void> = [];
-
-  async read(): Promise<OcrOutput> {
-    this.started++;
-    await new Promise<void>((resolve) => this.gates.push(resolve));
-    const line = { text: 'gated', score: 0.99, boxScore: 0.9, box: [1, 2, 11, 2, 11, 7, 1, 7] as const };
-    return {
-      width: 64,
-      height: 48,
-      lines: [{ ...line, box: [...line.box] as OcrOutput['lines'][0]['box'] }],
-      timings: { decodeMs: 0, detectMs: 0, classifyMs: 0, recogniseMs: 0, totalMs: 0 },
-      detector: { width: 32, height: 32 },
-    };
-  }
-
-  release(count = Infinity): void {
-    for (const open of this.gates.splice(0, count)) open();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
-
-const gatedEngines = (reader: GatedReader): Partial<InferenceEngines> => ({
-  openOcr: async () => reader,
-  checkOcr: () => undefined,
-});
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -125,6 +87,41 @@ describe('bounded concurrency and queue', () => {
     // The abandoned request never reached the model.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(reader.started).toBe(before + 1);
+  });
+});
+
+describe('a queue per kind of task', () => {
+  it('answers CLIP and /ping while every OCR slot and queue place is taken', async () => {
+    const reader = new GatedReader();
+    const clip = await testClipRoot();
+    const server = await startApp(
+      { ocrWorkers: 1, queueSize: 1, clip: { root: clip.root, modelName: 'ViT-B-16' } },
+      { engines: gatedEngines(reader) },
+    );
+    try {
+      const image = await solidJpeg([255, 255, 255]);
+      const ocr = [1, 2].map(() => predict(server.url, immichForm(immichEntries.ocr(), { image })));
+      await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 1);
+      const full = await predict(server.url, immichForm(immichEntries.ocr(), { image }));
+      expect(full.status).toBe(503);
+
+      // OCR is full and stuck; CLIP has its own queue, so it is served now.
+      const text = await predict(server.url, immichForm(immichEntries.clipTextual(), { text: '红色' }));
+      expect(text.status).toBe(200);
+      const visual = await predict(server.url, immichForm(immichEntries.clipVisual(), { image }));
+      expect(visual.status).toBe(200);
+      expect(await (await fetch(`${server.url}/ping`)).text()).toBe('pong');
+      expect(reader.started).toBe(1);
+
+      reader.release();
+      await until(() => reader.started === 2);
+      reader.release();
+      expect((await Promise.all(ocr)).map((r) => r.status)).toEqual([200, 200]);
+    } finally {
+      reader.release();
+      await server.close();
+      await clip.remove();
+    }
   });
 });
 

@@ -105,6 +105,8 @@ export class OcrEngine implements OcrReader {
 
     const texts = crops.length ? await recognize(this.rec, this.charset, image, crops, cfg) : [];
     const t4 = performance.now();
+    // A large run's detector memory is given back before its answer goes out (see doneWithDetector).
+    await this.reopening;
 
     // Boxes were found on the decoded copy; report them in pixels of the photo itself.
     const sx = info.width / image.width;
@@ -141,7 +143,7 @@ export class OcrEngine implements OcrReader {
 
   /**
    * A run larger than arenaKeepPixels grew onnxruntime's arena for good: open the detector afresh
-   * (about 150 ms here) and release the old session once no read uses it.
+   * (about 150 ms here, while recognition runs) and release the old session once no read uses it.
    */
   private doneWithDetector(session: ort.InferenceSession, pixels: number, cfg: OcrConfig): void {
     const users = (this.detUsers.get(session) ?? 1) - 1;

@@ -16,7 +16,7 @@ export const SHUTDOWN_TIMEOUT_MS = Symbol('SHUTDOWN_TIMEOUT_MS');
 @Injectable()
 export class GracefulShutdown implements BeforeApplicationShutdown {
   private readonly logger = new Logger('GracefulShutdown');
-  private inFlight = 0;
+  private readonly inFlight = new Set<Response>();
   private draining = false;
   private drained?: () => void;
 
@@ -34,10 +34,10 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
       next(busy('the service is shutting down'));
       return;
     }
-    this.inFlight++;
+    this.inFlight.add(res);
     res.once('close', () => {
-      this.inFlight--;
-      if (this.draining && this.inFlight === 0) this.drained?.();
+      this.inFlight.delete(res);
+      if (this.draining && this.inFlight.size === 0) this.drained?.();
     });
     next();
   };
@@ -48,8 +48,10 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
     // Stop accepting connections now; requests already received go on.
     server?.close();
     server?.closeIdleConnections();
-    if (this.inFlight === 0) return;
-    this.logger.log(`shutting down: waiting for ${this.inFlight} request(s) in flight`);
+    // Answers still to come close their connection, rather than leave it idle until the keep-alive timeout.
+    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    if (this.inFlight.size === 0) return;
+    this.logger.log(`shutting down: waiting for ${this.inFlight.size} request(s) in flight`);
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       new Promise<'drained'>((resolve) => (this.drained = () => resolve('drained'))),
@@ -58,9 +60,11 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.logger.warn(
-        `${this.inFlight} request(s) still running after SHUTDOWN_TIMEOUT_MS=${this.timeoutMs}; closing their connections`,
+        `${this.inFlight.size} request(s) still running after SHUTDOWN_TIMEOUT_MS=${this.timeoutMs}; closing their connections`,
       );
       server?.closeAllConnections();
+    } else {
+      server?.closeIdleConnections();
     }
   }
 }
