@@ -218,7 +218,7 @@ describe('gateway faults', () => {
     const gateway = await gatewayTo([stalling.url], {}, { timeoutMs: 300 });
     const started = Date.now();
     await expect(predict(gateway.url, FACE_ENTRIES, { image })).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('answers 408, not 504, when the client stops sending before its request is complete', async () => {
