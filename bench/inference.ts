@@ -34,7 +34,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { inferenceConfig } from '../src/config/inference.config';
 import { createInferenceApp } from '../src/inference/http/inference-app';
-import { parseServerTiming } from '../src/inference/http/server-timing';
+import { parseServerTiming } from '../test/support/server-timing';
 import { OcrEngine } from '../src/inference/ocr/ocr-engine';
 import type { OcrReader } from '../src/inference/ocr/ocr-types';
 import { IMMICH_OCR_DEFAULTS } from '../src/shared/wire/immich-ml';

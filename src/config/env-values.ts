@@ -38,7 +38,7 @@ export const httpServerEnv = {
 type HttpServerEnv = { [K in keyof typeof httpServerEnv]?: number };
 
 /** Default for UPLOAD_MEMORY_BYTES: a few hundred previews, or five uploads at the 50 MiB limit. */
-export const DEFAULT_UPLOAD_MEMORY_BYTES = 256 * 1024 * 1024;
+const DEFAULT_UPLOAD_MEMORY_BYTES = 256 * 1024 * 1024;
 
 /** The HTTP settings from parsed variables; `problems` gets what cannot work together. */
 export function httpServerSettings(

@@ -85,7 +85,7 @@ export function accessLine(entry: PredictRecord): string {
 
 const PLAIN = /^[\w.:/@-]{1,100}$/;
 
-export function logSafe(value: string): string {
+function logSafe(value: string): string {
   if (PLAIN.test(value)) return value;
   const cut = value.length > 100 ? `${value.slice(0, 100)}...` : value;
   const escape = (ch: string) =>

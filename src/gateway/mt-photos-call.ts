@@ -3,7 +3,7 @@ import { badRequest, unprocessable } from '../shared/http/http-error';
 import type { FormParts } from '../shared/http/incoming-form';
 import type { RawEntries } from '../shared/wire/entries';
 import type { OcrEntry } from '../shared/wire/immich-ml';
-import { MT_PHOTOS_KEY_HEADER } from '../shared/wire/mt-photos';
+import { MT_PHOTOS_KEY_HEADER, type MtClipTextRequest } from '../shared/wire/mt-photos';
 import { UpstreamFailure } from './gateway-errors';
 import { MtPhotosAnswerError, convertClip, convertOcr, parseMtClip, parseMtOcr } from './mt-photos-adapter';
 import { OutgoingForm, outgoingForm } from './outgoing-form';
@@ -45,7 +45,10 @@ export async function callMtPhotos(
         if (!visual && parts.text === undefined) throw badRequest('clip: a textual request needs a "text" field');
         const body = visual
           ? outgoingForm([{ name: 'file', data: parts.image!, filename: 'blob' }])
-          : { contentType: 'application/json', text: JSON.stringify({ text: parts.text }) };
+          : {
+              contentType: 'application/json',
+              text: JSON.stringify({ text: parts.text! } satisfies MtClipTextRequest),
+            };
         const path = visual ? '/clip/img' : '/clip/txt';
         const clip = await callRoute(pool, one, ctx, (upstream) =>
           mtPost(upstream, path, body, apiKey, signal, (answer) => convertClip(parseMtClip(answer))),

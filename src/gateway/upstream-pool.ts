@@ -42,7 +42,7 @@ export interface HealthOptions {
 }
 
 /** First re-check of an upstream just found down: soon, so a service that was starting is back at once. */
-export const FIRST_RECHECK_MS = 100;
+const FIRST_RECHECK_MS = 100;
 
 /**
  * The upstreams of one route: health state from background checks (`GET /ping` for Immich ML and our

@@ -2,6 +2,7 @@ import { ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import sharp from 'sharp';
 import { GatewayConfig, gatewayConfig, gatewayRoute } from '../../src/config/gateway.config';
+import type { FacialRecognitionResponse } from '../../src/shared/wire/immich-ml';
 import {
   GatewayUnderTest,
   closedPort,
@@ -14,7 +15,7 @@ import {
 } from './support/servers';
 import { CLIP_VISUAL, FACE_ENTRIES } from '../support/immich-entries';
 
-const FACE_ANSWER = { 'facial-recognition': [], imageHeight: 48, imageWidth: 64 };
+const FACE_ANSWER: FacialRecognitionResponse = { 'facial-recognition': [], imageHeight: 48, imageWidth: 64 };
 
 const errorOf = (body: unknown) => (body as { error: string }).error;
 

@@ -1,4 +1,4 @@
-import { parseServerTiming } from '../../src/inference/http/server-timing';
+import { parseServerTiming } from '../support/server-timing';
 import { ocrFixture } from '../support/fixtures';
 import { immichEntries, immichForm, predict, startApp, type RunningApp } from './helpers';
 

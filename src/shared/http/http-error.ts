@@ -19,8 +19,6 @@ export class HttpError extends Error {
 export const badRequest = (message: string) => new HttpError(400, message);
 /** 413: a body, field or image over its limit. */
 export const tooLarge = (message: string) => new HttpError(413, message);
-/** 415: an image format a photo server does not send (SVG, PDF, ...), refused before decoding. */
-export const unsupportedMedia = (message: string) => new HttpError(415, message);
 /** 422: `entries` is not what Immich sends, or the image cannot be decoded. */
 export const unprocessable = (message: string) => new HttpError(422, message);
 /** 503 + Retry-After: busy (queue or upload memory full); the client should come back shortly. */

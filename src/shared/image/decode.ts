@@ -48,7 +48,7 @@ sharp.cache(false);
  * The format from the file's first bytes. sharp would also tell, but only after handing the bytes
  * to a loader (an SVG to librsvg, say); six magic numbers let nothing else be parsed at all.
  */
-export function sniffFormat(input: Uint8Array): ImageFormat | undefined {
+function sniffFormat(input: Uint8Array): ImageFormat | undefined {
   const at = (offset: number, ...bytes: number[]) => bytes.every((b, i) => input[offset + i] === b);
   const ascii = (offset: number, text: string) => at(offset, ...Array.from(text, (c) => c.charCodeAt(0)));
   if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';

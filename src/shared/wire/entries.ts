@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tooLarge, unprocessable } from '../http/http-error';
-import { IMMICH_OCR_DEFAULTS } from './immich-ml';
+import { IMMICH_OCR_DEFAULTS, type PredictEntries } from './immich-ml';
 import { WIRE_LIMITS } from './limits';
 
 /**
@@ -91,7 +91,8 @@ export function parseEntries(raw: string | undefined): Entries {
     throw unprocessable(`"entries" names ${tasks.length} tasks; at most ${WIRE_LIMITS.tasks} are accepted`);
   }
   for (const task of tasks) checkTask(task, value[task]);
-  const entries = value as RawEntries;
+  // Checked above: the three tasks of Contract 1 have their contract's shape, the rest are generic.
+  const entries = value as RawEntries & PredictEntries;
   return { tasks, raw: entries, clip: clipRequest(entries), ocr: ocrRequest(entries) };
 }
 
@@ -124,19 +125,17 @@ function checkTask(task: string, types: unknown): void {
   }
 }
 
-function clipRequest(entries: RawEntries): ClipRequest | undefined {
-  const clip = entries.clip;
+function clipRequest({ clip }: PredictEntries): ClipRequest | undefined {
   if (!clip) return undefined;
-  return clip.visual
+  return 'visual' in clip
     ? { part: 'visual', modelName: clip.visual.modelName }
     : { part: 'textual', modelName: clip.textual.modelName };
 }
 
-function ocrRequest(entries: RawEntries): OcrRequest | undefined {
-  const ocr = entries.ocr;
+function ocrRequest({ ocr }: PredictEntries): OcrRequest | undefined {
   if (!ocr) return undefined;
-  const detection = (ocr.detection.options ?? {}) as { minScore?: number; maxResolution?: number };
-  const recognition = (ocr.recognition.options ?? {}) as { minScore?: number };
+  const detection = ocr.detection.options ?? {};
+  const recognition = ocr.recognition.options ?? {};
   // Immich always sends all three; another client that leaves one out gets Immich's default.
   return {
     modelName: ocr.detection.modelName,

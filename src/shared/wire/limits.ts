@@ -1,5 +1,6 @@
 /**
- * What one /predict request may carry, for both services: the gateway refuses with these before it
+ * What one /predict request may carry, for both services (the statuses are named once too, in
+ * src/shared/http/http-error.ts and IMAGE_ERROR_STATUS in src/shared/image/decode.ts): the gateway refuses with these before it
  * calls anyone, and the inference service refuses with the same statuses, so a request gets one
  * answer whichever it reaches. Immich v2.4.1 sends one task, ~200 bytes of `entries`, a preview
  * image of about 1 MB or a search text of a few words: every limit is far above that.
@@ -23,16 +24,4 @@ export const WIRE_LIMITS = {
    * preview (images are never enlarged anyway). Over it: 422.
    */
   maxResolution: 2048,
-} as const;
-
-/** The statuses the limits above are answered with, named once. */
-export const WIRE_STATUS = {
-  /** A field sent twice (`entries`, `image`, `text`), a missing input, a broken form. */
-  malformed: 400,
-  /** A body, field, part count or image over its limit. */
-  tooLarge: 413,
-  /** An image format that is not a photo (SVG, PDF, ...). */
-  unsupportedImage: 415,
-  /** `entries` that are not what Immich sends, numbers out of range, an undecodable image. */
-  invalid: 422,
 } as const;
