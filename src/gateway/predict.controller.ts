@@ -48,11 +48,7 @@ export class PredictController {
     }
     res.once('close', finish);
 
-    // An answer that goes out before the whole body came in (a refusal, or an upstream's early 4xx)
-    // closes the connection: the rest of the body is not read.
-    const headers: Record<string, string> = req.complete
-      ? { ...reply.headers }
-      : { ...reply.headers, connection: 'close' };
+    const headers: Record<string, string> = { ...reply.headers };
     if (typeof reply.body === 'string') {
       headers['content-length'] = String(Buffer.byteLength(reply.body));
       res.writeHead(reply.status, headers);

@@ -1,10 +1,11 @@
 import { gatewayConfig, gatewayRoute } from '../../src/config/gateway.config';
 import type { HttpServerSettings } from '../../src/shared/http/server-settings';
+import { WIRE_LIMITS } from '../../src/shared/wire/limits';
 import { GatedReader, gatedEngines } from '../support/gated-reader';
 import { OCR_ENTRIES } from '../support/immich-entries';
 import { chunkFrame, multipartHead, rawRequest } from '../support/raw-http';
 import { startApp, solidJpeg } from '../inference/helpers';
-import { startGateway, startServer, json, type TestServer } from '../gateway/support/servers';
+import { startGateway, startServer, json, waitFor, type TestServer } from '../gateway/support/servers';
 
 /**
  * The same hostile and unlucky clients against both services, on real servers over loopback: a
@@ -140,6 +141,59 @@ describe.each([
     expect(extra.closedByServer).toBe(true);
     expect(extra.status).toBeUndefined();
     await Promise.all(open);
+    // The server counts a closed socket out a moment later: wait for a free place before going on.
+    await waitFor(async () => (await fetch(`${service.url}/ping`).catch(() => undefined))?.ok === true);
+  });
+
+  it('answers an oversized field with 413 and a field sent twice with 400, the same in both', async () => {
+    const send = async (fields: Array<[string, string]>) => {
+      const form = new FormData();
+      for (const [name, value] of fields) form.append(name, value);
+      const response = await fetch(`${service.url}/predict`, { method: 'POST', body: form });
+      return { status: response.status, error: ((await response.json()) as { error: string }).error };
+    };
+    const entries = JSON.stringify(OCR_ENTRIES);
+    const padded = JSON.stringify({ ...OCR_ENTRIES, pad: 'x'.repeat(WIRE_LIMITS.entriesBytes) });
+    expect(
+      await send([
+        ['entries', padded],
+        ['text', 'x'],
+      ]),
+    ).toEqual({
+      status: 413,
+      error: 'the "entries" field is over 65536 bytes',
+    });
+    expect(
+      await send([
+        ['entries', entries],
+        ['entries', entries],
+        ['text', 'x'],
+      ]),
+    ).toEqual({
+      status: 400,
+      error: 'the "entries" field was sent more than once',
+    });
+  });
+
+  it('reads the rest of a body it refused within the limit, so the answer arrives on a connection kept open', async () => {
+    const entries = JSON.stringify(OCR_ENTRIES);
+    const head =
+      `--b\r\nContent-Disposition: form-data; name="entries"\r\n\r\n${entries}\r\n` +
+      `--b\r\nContent-Disposition: form-data; name="entries"\r\n\r\n${entries}\r\n` +
+      '--b\r\nContent-Disposition: form-data; name="image"; filename="blob"\r\n\r\n';
+    const tail = '\r\n--b--\r\n';
+    const image = Array.from({ length: 12 }, () => Buffer.alloc(16 * 1024, 1));
+    const length = head.length + 12 * 16 * 1024 + tail.length;
+    const answer = await rawRequest(service.url, {
+      head: post(`Content-Length: ${length}`),
+      body: [head, ...image, tail],
+      delayMs: 5,
+      timeoutMs: 1_500,
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.headers.connection).toBe('keep-alive');
+    expect(answer.sent).toBe(length);
+    expect(answer.closedByServer).toBe(false);
   });
 
   it('caps upload bytes held in memory across requests: 503 + Retry-After while the cap is full', async () => {

@@ -26,9 +26,8 @@ interface Answer {
 
 /**
  * The one place failures become HTTP answers: a real status, a JSON body in the shape of the
- * contract the route speaks, never a stack trace, a file path or 200. An answer sent before the
- * whole request arrived (413 on a body crossing the limit, say) closes the connection: the rest of
- * the body is not read.
+ * contract the route speaks, never a stack trace, a file path or 200. A 413 for a body over
+ * MAX_UPLOAD_BYTES closes the connection (its HttpError says so): the rest of the body is not read.
  */
 @Catch()
 export class InferenceExceptionFilter implements ExceptionFilter {
@@ -54,7 +53,6 @@ export class InferenceExceptionFilter implements ExceptionFilter {
       : { error: answer.message };
     res.status(answer.status);
     for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-    if (!req.complete) res.setHeader('Connection', 'close');
     res.json(body);
   }
 

@@ -46,7 +46,9 @@ export interface FormOptions {
  *   parses the same bytes anyway (a tail it finds malformed comes back as its own 4xx, passed through);
  * - `parts()`: the raw bytes are dropped and the form is parsed whole.
  * Whatever goes wrong with the body (malformed, too large, a field twice, client gone) rejects
- * `failed`, and reading stops there: the answer goes out with `Connection: close` (see `complete`).
+ * `failed`. A body over MAX_UPLOAD_BYTES is not read any further: its 413 carries `Connection: close`.
+ * After any other failure the rest of the body is read and thrown away (still counted against the
+ * limit), so the client gets the answer on a connection it can keep, instead of a reset mid-upload.
  */
 export class IncomingForm {
   readonly contentType: string;
@@ -61,6 +63,8 @@ export class IncomingForm {
   private mode: 'head' | 'stream' | 'parts' = 'head';
   private received = 0;
   private failure?: Error;
+  /** Reading stopped for good: the body is over MAX_UPLOAD_BYTES (the answer closes the connection). */
+  private stopped = false;
   private rejectFailed!: (error: Error) => void;
 
   private entries?: string;
@@ -130,11 +134,6 @@ export class IncomingForm {
     request.on('close', this.onClose);
   }
 
-  /** Whether the whole body has arrived. If not when the answer goes out, the connection must close. */
-  get complete(): boolean {
-    return this.request.complete;
-  }
-
   /** Resolves once `entries` and the kind of payload are known, or the form has ended. */
   head(): Promise<FormHead> {
     if (this.failure) return Promise.reject(this.failure);
@@ -168,24 +167,34 @@ export class IncomingForm {
     });
   }
 
-  /** Stops reading and gives back the memory this request held. Call once the answer is sent. */
+  /**
+   * Gives back the memory this request held. Call once the answer is sent. A body still arriving (an
+   * upstream answered early, say) is read to its end and thrown away, within MAX_UPLOAD_BYTES.
+   */
   dispose(): void {
-    this.request.off('data', this.onData);
     this.request.off('end', this.onEnd);
     this.request.off('close', this.onClose);
+    if (this.failure === undefined) this.failure = new Error('the form was disposed');
     this.dropRaw();
     this.fileStream?.resume();
     this.image = undefined;
     this.memory.release();
+    if (this.stopped || this.request.complete) this.request.off('data', this.onData);
+    else this.request.resume();
   }
 
   private receive(chunk: Buffer): void {
-    if (this.failure) return;
+    if (this.stopped) return;
     this.received += chunk.length;
     if (this.received > this.options.maxUploadBytes) {
-      this.fail(this.oversize());
+      if (this.failure) {
+        // Over the limit while being thrown away: nothing more is read, from a client still sending.
+        this.stopReading();
+        this.request.socket?.destroy();
+      } else this.fail(this.oversize());
       return;
     }
+    if (this.failure) return; // thrown away
     if (this.raw) {
       if (!this.raw.push(chunk)) {
         this.fail(this.memoryFull());
@@ -302,7 +311,18 @@ export class IncomingForm {
   }
 
   private oversize(): HttpError {
-    return tooLarge(`the request body is over the limit of ${this.options.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`);
+    const error = tooLarge(
+      `the request body is over the limit of ${this.options.maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`,
+    );
+    // The rest of the body is never read: the answer ends the connection.
+    error.headers.Connection = 'close';
+    return error;
+  }
+
+  private stopReading(): void {
+    this.stopped = true;
+    this.request.off('data', this.onData);
+    this.request.pause();
   }
 
   private memoryFull(): HttpError {
@@ -321,12 +341,13 @@ export class IncomingForm {
     this.partsWaiter?.reject(error);
     this.headWaiter = this.partsWaiter = undefined;
     this.rejectFailed(error);
-    // Stop reading: the rest of the body is not wanted, and the answer closes the connection.
-    this.request.off('data', this.onData);
     this.dropRaw();
     this.image = undefined;
     this.memory.release();
-    if (!this.request.complete) this.request.pause();
+    if (this.request.complete) return;
+    // Over the limit: stop here (the 413 closes the connection). Otherwise read the rest and throw it away.
+    if (error instanceof HttpError && error.headers.Connection === 'close') this.stopReading();
+    else this.request.resume();
   }
 }
 
