@@ -74,6 +74,20 @@ describe('Immich ML protocol conformance', () => {
       );
     });
 
+    it('textual from a urlencoded form too (curl -d, a plain HTML form), read by the same form reader', async () => {
+      const body = new URLSearchParams({
+        entries: JSON.stringify(immichEntries.clipTextual()),
+        text: '一张红色的照片',
+      });
+      const urlencoded = await json<ClipTextualResponse>(
+        await fetch(`${server.url}/predict`, { method: 'POST', body }),
+      );
+      const multipart = await json<ClipTextualResponse>(
+        await predict(server.url, immichForm(immichEntries.clipTextual(), { text: '一张红色的照片' })),
+      );
+      expect(urlencoded.clip).toBe(multipart.clip);
+    });
+
     it('serves any 512-dimension Immich name, with or without the immich-app/ prefix', async () => {
       for (const name of ['ViT-B-32__openai', 'immich-app/ViT-B-16__openai', 'XLM-Roberta-Large-Vit-B-32']) {
         const response = await predict(server.url, immichForm(immichEntries.clipTextual(name), { text: 'sky' }));
