@@ -24,12 +24,13 @@ export class LimitedExpressAdapter extends ExpressAdapter {
     super();
   }
 
+  /** Neither service uses Nest's httpsOptions or forceCloseConnections: graceful-shutdown.ts closes connections. */
   override initHttpServer(_options: NestApplicationOptions): void {
     this.setHttpServer(createLimitedServer(this.settings, this.getInstance()));
   }
 }
 
-export function createLimitedServer(settings: HttpServerSettings, handler: Parameters<typeof createServer>[1]): Server {
+function createLimitedServer(settings: HttpServerSettings, handler: Parameters<typeof createServer>[1]): Server {
   const shortest = Math.min(settings.headersTimeoutMs, settings.uploadTimeoutMs);
   const server = createServer(
     {

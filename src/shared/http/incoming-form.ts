@@ -100,7 +100,7 @@ export class IncomingForm {
     const contentType = request.headers['content-type'] ?? '';
     if (!/^(multipart\/form-data\s*;|application\/x-www-form-urlencoded\b)/i.test(contentType)) {
       throw badRequest(
-        `expected a multipart/form-data body, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'no content type'}`,
+        `expected a multipart/form-data (or urlencoded) body, got ${contentType ? `"${contentType.slice(0, 100)}"` : 'no content type'}`,
       );
     }
     this.contentType = contentType;
@@ -216,7 +216,7 @@ export class IncomingForm {
       this.fail(tooLarge(`the "${fieldName(name)}" field is over ${limit} bytes`));
       return;
     }
-    if (!this.memory.take(value.length)) {
+    if (!this.memory.take(Buffer.byteLength(value))) {
       this.fail(this.memoryFull());
       return;
     }
