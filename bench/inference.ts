@@ -12,7 +12,8 @@
  *   --pairs N            interleaved engine/HTTP pairs for the outside-the-engine share (default 24)
  *   --path-requests N    OCR requests against a no-op engine, for the service path alone (default 200)
  *   --threads N          onnxruntime threads per run, server and direct engine alike (default 0 = all cores)
- *   --server-concurrency N  the service's CONCURRENCY (default: its own default, cores / 2)
+ *   --clip-concurrency N the service's CLIP_CONCURRENCY (default: its own default, 2); OCR runs one
+ *                        image per OCR worker (OCR_WORKERS)
  *   --fixtures DIR       OCR images (default test/fixtures/ocr)
  *   --json               one JSON object on stdout instead of the tables
  *
@@ -33,7 +34,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { inferenceConfig } from '../src/config/inference.config';
 import { createInferenceApp } from '../src/inference/http/inference-app';
-import { parseServerTiming } from '../src/inference/http/server-timing';
+import { parseServerTiming } from '../test/support/server-timing';
 import { OcrEngine } from '../src/inference/ocr/ocr-engine';
 import type { OcrReader } from '../src/inference/ocr/ocr-types';
 import { IMMICH_OCR_DEFAULTS } from '../src/shared/wire/immich-ml';
@@ -47,7 +48,7 @@ interface Options {
   pairs: number;
   pathRequests: number;
   threads: number;
-  serverConcurrency?: number;
+  clipConcurrency?: number;
   fixtures: string;
   json: boolean;
 }
@@ -60,7 +61,7 @@ function parseOptions(argv: string[]): Options {
     pairs: { type: 'string' },
     'path-requests': { type: 'string' },
     threads: { type: 'string' },
-    'server-concurrency': { type: 'string' },
+    'clip-concurrency': { type: 'string' },
     fixtures: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -73,7 +74,7 @@ function parseOptions(argv: string[]): Options {
     pairs: int('--pairs', flags.pairs, 1) ?? 24,
     pathRequests: int('--path-requests', flags['path-requests'], 1) ?? 200,
     threads: int('--threads', flags.threads, 0) ?? 0,
-    serverConcurrency: int('--server-concurrency', flags['server-concurrency'], 1),
+    clipConcurrency: int('--clip-concurrency', flags['clip-concurrency'], 1),
     fixtures: flags.fixtures !== undefined ? resolve(flags.fixtures) : resolve(process.cwd(), 'test/fixtures/ocr'),
     json: flags.json ?? false,
   };
@@ -230,6 +231,7 @@ async function servicePathOnly(images: Buffer[], requests: number): Promise<{ p5
       height: 1,
       lines: [],
       timings: { decodeMs: 0, detectMs: 0, classifyMs: 0, recogniseMs: 0, totalMs: 0 },
+      detector: { width: 32, height: 32 },
     }),
     close: async () => undefined,
   };
@@ -274,7 +276,7 @@ async function main(): Promise<void> {
     threads: options.threads,
     // The benchmark measures service time, not refusals: the queue holds every client.
     queueSize: Math.max(16, maxConcurrency),
-    ...(options.serverConcurrency ? { concurrency: options.serverConcurrency } : {}),
+    ...(options.clipConcurrency ? { clipConcurrency: options.clipConcurrency } : {}),
   });
   const app = await createInferenceApp(config, { logger: ['error'] });
   await app.listen(0, '127.0.0.1');
@@ -282,7 +284,10 @@ async function main(): Promise<void> {
   const engine = await OcrEngine.open({ threads: options.threads || undefined });
 
   try {
-    log(`service: CONCURRENCY=${config.concurrency} QUEUE_SIZE=${config.queueSize} THREADS=${config.threads}`);
+    log(
+      `service: OCR_WORKERS=${config.ocrWorkers} CLIP_CONCURRENCY=${config.clipConcurrency} ` +
+        `QUEUE_SIZE=${config.queueSize} THREADS=${config.threads}`,
+    );
     const results: LevelResult[] = [];
     const plan: Array<[Task, number]> = [
       ['ocr', options.ocrRequests],
@@ -305,7 +310,7 @@ async function main(): Promise<void> {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? 'unknown',
       node: process.version,
-      serviceConcurrency: config.concurrency,
+      clipConcurrency: config.clipConcurrency,
       threads: config.threads || (config.ocrWorkers ? 'cores / OCR workers' : 'all cores'),
       ocrWorkers: config.ocrWorkers,
     };
@@ -325,7 +330,7 @@ async function main(): Promise<void> {
     ]);
     process.stdout.write(
       `\nPOST /predict on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}, ` +
-        `service CONCURRENCY=${machine.serviceConcurrency}, OCR_WORKERS=${machine.ocrWorkers}, onnxruntime threads: ${machine.threads}\n\n`,
+        `service CLIP_CONCURRENCY=${machine.clipConcurrency}, OCR_WORKERS=${machine.ocrWorkers}, onnxruntime threads: ${machine.threads}\n\n`,
     );
     process.stdout.write(table(['task', 'clients', 'requests', 'req/s', 'p50 ms', 'p95 ms'], rows, 2) + '\n\n');
     const verdict = share.share < 0.1 ? 'under' : 'OVER';

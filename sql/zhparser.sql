@@ -1,6 +1,6 @@
 -- Chinese word segmentation for full-text search: the text search configuration `chinese`,
 -- backed by the zhparser extension (SCWS). Run once per database, as a superuser, on a Postgres
--- that has zhparser installed (Immich's own image does not; see README, "Chinese segmentation").
+-- that has zhparser installed (Immich's own image does not; README, "Chinese segmentation (sql/zhparser.sql)").
 -- Without it the extension segments in the application (@node-rs/jieba) into a `simple` tsvector,
 -- and queries behave the same.
 CREATE EXTENSION IF NOT EXISTS zhparser;

@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { GatewayConfigError, loadGatewayConfig } from '../config/gateway.config';
 import { createGatewayApp } from '../gateway/create-gateway-app';
 import { RoutingTable } from '../gateway/routing-table';
+import { exitByDeadline, parsePort } from './serve-common';
 
 /**
  * `immich-ai serve gateway [--port N] [--config FILE]`: the ML endpoint Immich's MACHINE_LEARNING_URL
@@ -29,7 +30,8 @@ export function serveGatewayCommand(): Command {
         throw error;
       }
 
-      const app = await createGatewayApp(config);
+      const app = await createGatewayApp(config, { shutdownHooks: true });
+      exitByDeadline(config.shutdownTimeoutMs);
       await app.listen(config.port, config.host);
       const logger = new Logger('Gateway');
       const table = new RoutingTable(config);
@@ -38,18 +40,5 @@ export function serveGatewayCommand(): Command {
         logger.log(`${task} -> ${name} (${route.protocol}): ${route.upstreams.join(', ')}`);
       }
       logger.log(`listening on ${await app.getUrl()}`);
-
-      const stop = (signal: string) => {
-        logger.log(`${signal}: closing`);
-        void app.close().then(() => process.exit(0));
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
     });
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError('expected a port number (0-65535)');
-  return port;
 }

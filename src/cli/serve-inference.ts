@@ -1,6 +1,7 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { InferenceConfigError, loadInferenceConfig } from '../config/inference.config';
 import { startInferenceServer } from '../inference/http/inference-app';
+import { exitByDeadline, parsePort } from './serve-common';
 
 interface ServeInferenceOptions {
   port?: number;
@@ -35,12 +36,7 @@ export function serveInferenceCommand(): Command {
         }
         throw error;
       }
+      exitByDeadline(config.shutdownTimeoutMs);
       await startInferenceServer(config, { shutdownHooks: true });
     });
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65_535) throw new InvalidArgumentError('expected a port number (0-65535)');
-  return port;
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import { z } from 'zod';
-import { envBoolean, envInteger } from './env-values';
+import { envBoolean, envInteger, httpServerEnv, httpServerSettings } from './env-values';
+import type { HttpServerSettings } from '../shared/http/server-settings';
 
 /**
  * Everything `immich-ai serve gateway` reads, in one place: environment variables, and optionally a
@@ -22,9 +23,17 @@ export const MT_PHOTOS_TASKS: readonly string[] = ['clip', 'ocr'];
 
 export interface GatewayRouteConfig {
   protocol: UpstreamProtocol;
-  /** Base URLs, tried healthy-first; a path after the host is kept as a prefix. */
+  /**
+   * Base URLs, tried healthy-first; a path after the host is kept as a prefix. Credentials written
+   * into a URL (`http://user:pass@host`) are taken out of it: they travel as `authorization`.
+   */
   upstreams: string[];
-  /** MT-Photos `api-key`; required for, and only used by, the mt-photos protocol. */
+  /** `Authorization: Basic ...` per upstream URL, from credentials in the configured URL. Never logged. */
+  authorization?: Record<string, string>;
+  /**
+   * The `api-key` header sent to every upstream of the route: required for the mt-photos protocol,
+   * and sent to our inference service when it has API_AUTH_KEY set (INFERENCE_API_KEY).
+   */
   apiKey?: string;
   /** How long opening a connection to one upstream may take before it counts as down. */
   connectTimeoutMs: number;
@@ -57,8 +66,14 @@ export interface GatewayConfig {
    * request streams without a copy and cannot fail over once its body has left.
    */
   replayBudgetBytes: number;
-  /** ACCESS_LOG: one log line per request (tasks, upstreams, status, ms). */
+  /** ACCESS_LOG: one log line per request (tasks, models, upstreams, status, ms). */
   accessLog: boolean;
+  /** UPLOAD_MEMORY_BYTES: upload bytes all requests together may hold; beyond that 503 + Retry-After. */
+  uploadMemoryBytes: number;
+  /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for requests in flight before closing their connections. */
+  shutdownTimeoutMs: number;
+  /** HEADERS_TIMEOUT_MS, UPLOAD_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS. */
+  http: HttpServerSettings;
 }
 
 export class GatewayConfigError extends Error {
@@ -103,6 +118,9 @@ const upstreamUrl = z
   )
   .transform((value) => value.replace(/\/+$/, ''));
 
+/** A value as a message may show it: credentials in a URL become `***`. */
+const shownValue = (value: unknown) => JSON.stringify(value).replace(/\/\/[^/@\s"]*@/g, '//***@');
+
 const protocol = z
   .string()
   .trim()
@@ -126,6 +144,7 @@ const envSchema = z.object({
   MT_PHOTOS_API: urlList.optional(),
   INFERENCE_PROTOCOL: protocol.optional(),
   MT_PHOTOS_API_KEY: z.string().optional(),
+  INFERENCE_API_KEY: z.string().optional(),
   UPSTREAM_CONNECT_TIMEOUT_MS: envInteger(1, 600_000).optional(),
   UPSTREAM_TIMEOUT_MS: envInteger(1, 86_400_000).optional(),
   HEALTH_INTERVAL_MS: envInteger(0, 86_400_000).optional(),
@@ -135,6 +154,7 @@ const envSchema = z.object({
   REPLAY_BUDGET_BYTES: envInteger(0).optional(),
   ACCESS_LOG: envBoolean.optional(),
   GATEWAY_CONFIG: z.string().trim().min(1).optional(),
+  ...httpServerEnv,
 });
 type EnvValues = z.infer<typeof envSchema>;
 
@@ -205,9 +225,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
 
   // 1. Built-in routes, from the seed's variables (MT_PHOTOS_API names the inference service too).
   const inferenceProtocol = e.INFERENCE_PROTOCOL ?? 'immich';
+  const inferenceKey = e.INFERENCE_API_KEY ?? e.MT_PHOTOS_API_KEY;
   const routes: Record<string, GatewayRouteConfig> = {
     inference: route(inferenceProtocol, e.INFERENCE_API ?? e.MT_PHOTOS_API ?? [DEFAULTS.inferenceApi], {
-      apiKey: e.MT_PHOTOS_API_KEY,
+      apiKey: inferenceKey,
     }),
     immich: route('immich', e.IMMICH_API ?? [DEFAULTS.immichApi]),
   };
@@ -215,7 +236,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
 
   // 2. The file's routes and task table replace built-in ones of the same name.
   for (const [name, r] of Object.entries(file.routes ?? {})) {
-    routes[name] = route(r.protocol, r.upstreams, { ...r, apiKey: r.apiKey ?? e.MT_PHOTOS_API_KEY });
+    routes[name] = route(r.protocol, r.upstreams, { ...r, apiKey: r.apiKey ?? inferenceKey });
   }
   Object.assign(tasks, file.tasks ?? {});
   // Variables that are set still win over the file for the two built-in routes.
@@ -233,7 +254,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     }
     const defaultProtocol = MT_PHOTOS_TASKS.includes(task) ? inferenceProtocol : 'immich';
     routes[task] = route(r.protocol ?? (r.upstreams ? defaultProtocol : base!.protocol), upstreams, {
-      apiKey: e.MT_PHOTOS_API_KEY ?? base?.apiKey,
+      apiKey: inferenceKey ?? base?.apiKey,
     });
     tasks[task] = task;
   }
@@ -256,6 +277,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       problems.push(`MT_PHOTOS_API_KEY: required when ${task} uses the mt-photos protocol (route "${name}")`);
     }
   }
+  for (const [name, r] of Object.entries(routes)) Object.assign(r, takeCredentials(r.upstreams, name, problems));
+  const maxUploadBytes = e.MAX_UPLOAD_BYTES ?? file.maxUploadBytes ?? DEFAULTS.maxUploadBytes;
+  const server = httpServerSettings(e, maxUploadBytes, problems);
   if (problems.length > 0) throw new GatewayConfigError(problems);
 
   // Only routes some task uses are kept: an unused route would still be health-checked and logged.
@@ -270,10 +294,45 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       timeoutMs: e.HEALTH_TIMEOUT_MS ?? file.health?.timeoutMs ?? DEFAULTS.healthTimeoutMs,
     },
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS ?? file.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
-    maxUploadBytes: e.MAX_UPLOAD_BYTES ?? file.maxUploadBytes ?? DEFAULTS.maxUploadBytes,
+    maxUploadBytes,
     replayBudgetBytes: e.REPLAY_BUDGET_BYTES ?? file.replayBudgetBytes ?? DEFAULTS.replayBudgetBytes,
     accessLog: e.ACCESS_LOG ?? file.accessLog ?? true,
+    uploadMemoryBytes: server.uploadMemoryBytes,
+    shutdownTimeoutMs: server.shutdownTimeoutMs,
+    http: server.http,
   };
+}
+
+/**
+ * Credentials written into upstream URLs go out of the URL (which is logged, labelled in metrics and
+ * named in errors) into an `Authorization: Basic` header sent to that upstream only.
+ */
+function takeCredentials(
+  urls: string[],
+  route: string,
+  problems: string[],
+): Pick<GatewayRouteConfig, 'upstreams' | 'authorization'> {
+  const upstreams: string[] = [];
+  const authorization: Record<string, string> = {};
+  for (const value of urls) {
+    const url = new URL(value);
+    if (!url.username && !url.password) {
+      upstreams.push(value);
+      continue;
+    }
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    url.username = '';
+    url.password = '';
+    const bare = url.href.replace(/\/+$/, '');
+    if (authorization[bare] !== undefined || upstreams.includes(bare)) {
+      problems.push(`route "${route}": upstream ${bare} is listed twice`);
+      continue;
+    }
+    upstreams.push(bare);
+    authorization[bare] = `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+  }
+  return Object.keys(authorization).length > 0 ? { upstreams, authorization } : { upstreams };
 }
 
 /**
@@ -299,7 +358,11 @@ export function gatewayRoute(
     connectTimeoutMs: DEFAULTS.connectTimeoutMs,
     timeoutMs: DEFAULTS.timeoutMs,
     ...options,
-    upstreams: upstreams.map((url) => url.replace(/\/+$/, '')),
+    ...takeCredentials(
+      upstreams.map((url) => url.replace(/\/+$/, '')),
+      'test',
+      [],
+    ),
   };
 }
 
@@ -314,7 +377,7 @@ function parseEnv(env: NodeJS.ProcessEnv, problems: string[]): EnvValues {
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) {
     const name = String(issue.path[0]);
-    const shown = name === 'MT_PHOTOS_API_KEY' ? '(hidden)' : JSON.stringify(present[name]);
+    const shown = /_KEY$/.test(name) ? '(hidden)' : shownValue(present[name]);
     problems.push(`${name}=${shown}: ${issue.message}`);
   }
   return {};
@@ -329,7 +392,7 @@ function parseRouteVariables(env: NodeJS.ProcessEnv, problems: string[]): Map<st
     const entry = routes.get(task) ?? {};
     const parsed = (match[2] ? protocol : urlList).safeParse(value);
     if (!parsed.success) {
-      problems.push(`${key}=${JSON.stringify(value)}: ${parsed.error.issues[0].message}`);
+      problems.push(`${key}=${shownValue(value)}: ${parsed.error.issues[0].message}`);
       continue;
     }
     if (match[2]) entry.protocol = parsed.data as UpstreamProtocol;

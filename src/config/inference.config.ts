@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { envBoolean, envInteger } from './env-values';
+import { envBoolean, envInteger, httpServerEnv, httpServerSettings } from './env-values';
+import type { HttpServerSettings } from '../shared/http/server-settings';
 import { resolveClipModel } from '../inference/clip/clip-models';
 import { loadOcrConfigFile } from '../inference/ocr/ocr-config-file';
 import type { OcrConfigOverrides } from '../inference/ocr/ocr-config';
@@ -25,7 +26,10 @@ export interface InferenceConfig {
   preload: boolean;
   /** TASKS: what this instance serves (an OCR-only worker sets `ocr`); /health waits for these. */
   tasks: InferenceTask[];
-  /** API_AUTH_KEY: the MT-Photos `api-key`. Unset = MT-Photos routes refuse every request (401). */
+  /**
+   * API_AUTH_KEY: the `api-key` header every route but /ping, /health and /metrics requires. Unset:
+   * MT-Photos routes refuse every request (401) and /predict is open (bind it to a private network).
+   */
   apiAuthKey?: string;
   clip: {
     /** CLIP_DOWNLOAD_ROOT: folder holding one sub-folder per cn-clip model. */
@@ -37,13 +41,15 @@ export interface InferenceConfig {
   ocrModelDir?: string;
   /** OCR_SETTINGS: JSON file of OCR threshold overrides (keys of ocr-config.ts), checked at start. */
   ocrSettings?: OcrConfigOverrides;
-  /** MAX_UPLOAD_BYTES: larger uploads get 413 while they are still being received. */
+  /** MAX_UPLOAD_BYTES: a larger body gets 413 from its Content-Length, or as soon as it crosses the limit. */
   maxUploadBytes: number;
+  /** UPLOAD_MEMORY_BYTES: upload bytes all requests together may hold; beyond that 503 + Retry-After. */
+  uploadMemoryBytes: number;
   /** MAX_IMAGE_PIXELS: larger images get 413 from their header, before any pixel is decoded. */
   maxImagePixels: number;
-  /** CONCURRENCY: model runs at once. */
-  concurrency: number;
-  /** QUEUE_SIZE: requests allowed to wait for a slot; beyond that 503 + Retry-After. */
+  /** CLIP_CONCURRENCY: CLIP model runs at once (OCR runs one image per OCR worker). */
+  clipConcurrency: number;
+  /** QUEUE_SIZE: requests allowed to wait, per queue (OCR, CLIP); beyond that 503 + Retry-After. */
   queueSize: number;
   /**
    * OCR_WORKERS: OCR on this many worker threads, each with its own engine (and, unless THREADS is
@@ -55,6 +61,8 @@ export interface InferenceConfig {
   threads: number;
   /** SHUTDOWN_TIMEOUT_MS: how long a graceful shutdown waits for requests in flight. */
   shutdownTimeoutMs: number;
+  /** HEADERS_TIMEOUT_MS, UPLOAD_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS. */
+  http: HttpServerSettings;
 }
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');
@@ -69,9 +77,6 @@ const tasks = z
       .min(1, 'expected at least one of ocr, clip'),
   )
   .transform((list) => [...new Set(list)]);
-
-/** Default concurrency: one model run per two cores keeps every core busy without thrashing. */
-const defaultConcurrency = () => Math.max(1, Math.floor(availableParallelism() / 2));
 
 /**
  * Default OCR workers: two where there are two cores. Measured here (2 cores): the same latency for
@@ -116,12 +121,17 @@ const envSchema = z.object({
     })
     .optional(),
   MAX_UPLOAD_BYTES: envInteger(1).default(String(50 * 1024 * 1024)),
-  MAX_IMAGE_PIXELS: envInteger(1).default(String(DEFAULT_MAX_PIXELS)),
-  CONCURRENCY: envInteger(1, 256).optional(),
+  MAX_IMAGE_PIXELS: envInteger(1, 1_000_000_000).default(String(DEFAULT_MAX_PIXELS)),
+  // One model run in the main thread blocks it; two let an image decode while the other runs.
+  CLIP_CONCURRENCY: envInteger(1, 64).default('2'),
+  CONCURRENCY: z
+    .string()
+    .refine(() => false, 'replaced by CLIP_CONCURRENCY (OCR runs one image per OCR worker)')
+    .optional(),
   QUEUE_SIZE: envInteger(0, 100_000).default('16'),
   THREADS: envInteger(0, 1024).default('0'),
   OCR_WORKERS: envInteger(0, 64).optional(),
-  SHUTDOWN_TIMEOUT_MS: envInteger(0).default('30000'),
+  ...httpServerEnv,
 });
 
 export class InferenceConfigError extends Error {
@@ -150,6 +160,9 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     );
   }
   const e = parsed.data;
+  const problems: string[] = [];
+  const server = httpServerSettings(e, e.MAX_UPLOAD_BYTES, problems);
+  if (problems.length > 0) throw new InferenceConfigError(problems);
   return {
     port: e.HTTP_PORT,
     host: e.HTTP_HOST,
@@ -161,13 +174,14 @@ export function loadInferenceConfig(env: NodeJS.ProcessEnv = process.env): Infer
     ocrModelDir: e.OCR_MODEL_DIR || undefined,
     ocrSettings: e.OCR_SETTINGS,
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    uploadMemoryBytes: server.uploadMemoryBytes,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
-    // Each OCR worker runs one image at a time: fewer slots than workers would leave some idle.
-    concurrency: e.CONCURRENCY ?? Math.max(defaultConcurrency(), e.OCR_WORKERS ?? defaultOcrWorkers()),
+    clipConcurrency: e.CLIP_CONCURRENCY,
     ocrWorkers: e.OCR_WORKERS ?? defaultOcrWorkers(),
     queueSize: e.QUEUE_SIZE,
     threads: e.THREADS,
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownTimeoutMs: server.shutdownTimeoutMs,
+    http: server.http,
   };
 }
 

@@ -1,23 +1,9 @@
 /**
- * Every failure the gateway answers itself, with the status the issue fixes for it. The message names
- * the task and the upstream, so an Immich log line alone says which service to look at.
+ * Failures of the upstream calls. What the gateway refuses itself is an HttpError
+ * (src/shared/http/http-error.ts), with the same statuses as the inference service. Messages to
+ * clients name the task, the route and the upstream's place in it (`inference#2`), not its address:
+ * the gateway's log has the address.
  */
-export class GatewayError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GatewayError';
-  }
-}
-
-/** 400: not multipart, a broken multipart body, or neither image nor text. */
-export const badRequest = (message: string) => new GatewayError(400, message);
-/** 413: the body is over MAX_UPLOAD_BYTES. */
-export const tooLarge = (message: string) => new GatewayError(413, message);
-/** 422: `entries` is not what Immich sends, or the image cannot be read. */
-export const unprocessable = (message: string) => new GatewayError(422, message);
 
 /** Why an attempt at one upstream failed; decides the status, failover and the health mark. */
 export type FailureKind =
@@ -52,8 +38,9 @@ export class UpstreamFailure extends Error {
 
   constructor(
     readonly kind: FailureKind,
+    /** The upstream's public name: route and position, `inference#1`. */
     readonly upstream: string,
-    /** What went wrong, without the upstream's name (the message adds it). */
+    /** What went wrong, without the upstream's name (the message adds it) and without an address. */
     readonly reason: string,
     /** For 'rejected': the upstream's 4xx, passed on when it is a verdict on the request (400, 413, 422). */
     upstreamStatus?: number,

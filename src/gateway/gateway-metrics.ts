@@ -7,6 +7,8 @@ const KNOWN_TASKS = new Set<string>(['clip', 'ocr', 'facial-recognition']);
 export interface PredictRecord {
   /** Task keys of `entries`, in order; empty when the request was rejected before they were read. */
   tasks: string[];
+  /** The model names each task asked for (detection and recognition can differ), by task. */
+  models?: Record<string, string[]>;
   /** Per route: the upstreams tried, "http://a (unreachable) -> http://b". */
   upstreams: string[];
   status: number;
@@ -57,18 +59,36 @@ export class GatewayMetrics {
   }
 
   record(entry: PredictRecord): void {
-    // Task names come from the client: unknown ones share one label value, so a stray client cannot
-    // grow the number of series without bound.
-    const tasks =
-      entry.tasks.length > 0 ? entry.tasks.map((task) => (KNOWN_TASKS.has(task) ? task : 'other')).join('+') : 'none';
+    // Task names come from the client: unknown ones share one label value, and repeats collapse, so
+    // a stray client cannot grow the number of series.
+    const known = [...new Set(entry.tasks.map((task) => (KNOWN_TASKS.has(task) ? task : 'other')))];
+    const tasks = known.length > 0 ? known.join('+') : 'none';
     this.requests.inc({ tasks, status: String(entry.status) });
     this.requestDuration.observe({ tasks, mode: entry.mode ?? 'none' }, entry.ms / 1000);
-    if (this.accessLog) {
-      const upstreams = entry.upstreams.length > 0 ? entry.upstreams.join(', ') : '-';
-      const named = entry.tasks.length > 0 ? entry.tasks.join('+') : '-';
-      this.accessLogger.log(
-        `POST /predict ${named} ${upstreams} ${entry.status} ${entry.ms.toFixed(1)}ms ${entry.mode ?? '-'}`,
-      );
-    }
+    if (this.accessLog) this.accessLogger.log(accessLine(entry));
   }
+}
+
+/**
+ * `POST /predict ocr[PP-OCRv5_mobile] http://inference:8060 200 231.4ms stream`. Task and model names
+ * come from the client: they are escaped (quoted, control and non-ASCII characters as \uXXXX) unless
+ * plain, so a name cannot forge a second log line or hide in one.
+ */
+export function accessLine(entry: PredictRecord): string {
+  const named =
+    entry.tasks.length > 0
+      ? entry.tasks.map((task) => `${logSafe(task)}[${(entry.models?.[task] ?? []).map(logSafe).join(',')}]`).join('+')
+      : '-';
+  const upstreams = entry.upstreams.length > 0 ? entry.upstreams.join(', ') : '-';
+  return `POST /predict ${named} ${upstreams} ${entry.status} ${entry.ms.toFixed(1)}ms ${entry.mode ?? '-'}`;
+}
+
+const PLAIN = /^[\w.:/@-]{1,100}$/;
+
+function logSafe(value: string): string {
+  if (PLAIN.test(value)) return value;
+  const cut = value.length > 100 ? `${value.slice(0, 100)}...` : value;
+  const escape = (ch: string) =>
+    ch === '"' || ch === '\\' ? `\\${ch}` : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return `"${cut.replace(/["\\]|[^\x20-\x7e]/g, escape)}"`;
 }

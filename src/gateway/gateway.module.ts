@@ -1,8 +1,12 @@
 import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { GatewayConfig } from '../config/gateway.config';
+import { ByteBudget } from '../shared/http/byte-budget';
+import { GracefulShutdown, SHUTDOWN_TIMEOUT_MS } from '../shared/http/graceful-shutdown';
+import { GatewayExceptionFilter } from './gateway-exception.filter';
 import { GatewayMetrics } from './gateway-metrics';
 import { PredictController } from './predict.controller';
-import { GATEWAY_CONFIG, PredictService } from './predict.service';
+import { GATEWAY_CONFIG, PredictService, UPLOAD_MEMORY } from './predict.service';
 import { RoutingTable } from './routing-table';
 import { UpstreamPools } from './upstream-pool';
 
@@ -17,6 +21,9 @@ export class GatewayModule implements OnApplicationBootstrap, OnApplicationShutd
       controllers: [PredictController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: SHUTDOWN_TIMEOUT_MS, useValue: config.shutdownTimeoutMs },
+        { provide: UPLOAD_MEMORY, useFactory: () => new ByteBudget(config.uploadMemoryBytes) },
+        { provide: APP_FILTER, useClass: GatewayExceptionFilter },
         { provide: RoutingTable, useFactory: () => new RoutingTable(config) },
         { provide: GatewayMetrics, useFactory: () => new GatewayMetrics(config.accessLog) },
         {
@@ -25,6 +32,7 @@ export class GatewayModule implements OnApplicationBootstrap, OnApplicationShutd
             new UpstreamPools(table.routes, config.health, metrics),
           inject: [RoutingTable, GatewayMetrics],
         },
+        GracefulShutdown,
         PredictService,
       ],
     };
@@ -34,6 +42,7 @@ export class GatewayModule implements OnApplicationBootstrap, OnApplicationShutd
     this.pools.start();
   }
 
+  /** Runs after GracefulShutdown has let the requests in flight finish (or cut them at the deadline). */
   async onApplicationShutdown(): Promise<void> {
     await this.pools.stop();
   }

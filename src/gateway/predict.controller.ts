@@ -39,8 +39,8 @@ export class PredictController {
     const reply = await this.service.predict(req, clientGone.signal);
     const finish = () => {
       reply.done();
-      const { tasks, upstreams, mode, status } = reply;
-      this.metrics.record({ tasks, upstreams, mode, status, ms: performance.now() - started });
+      const { tasks, models, upstreams, mode, status } = reply;
+      this.metrics.record({ tasks, models, upstreams, mode, status, ms: performance.now() - started });
     };
     if (closed) {
       finish();
@@ -48,10 +48,13 @@ export class PredictController {
     }
     res.once('close', finish);
 
-    res.writeHead(reply.status, reply.headers);
+    const headers: Record<string, string> = { ...reply.headers };
     if (typeof reply.body === 'string') {
+      headers['content-length'] = String(Buffer.byteLength(reply.body));
+      res.writeHead(reply.status, headers);
       res.end(reply.body);
     } else {
+      res.writeHead(reply.status, headers);
       // An upstream that breaks off mid-answer leaves a truncated body: the socket is closed so the
       // client sees an error rather than a short JSON. (pipe, not pipeline: pipeline builds and aborts
       // an AbortController per call, a measurable share of this hot path.)

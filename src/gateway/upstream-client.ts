@@ -24,6 +24,15 @@ export interface UpstreamResponse {
 /** Marks an abort as the upstream's total timeout, as opposed to the caller giving up. */
 class AttemptTimeout extends Error {}
 
+export interface UpstreamClientOptions {
+  connectTimeoutMs: number;
+  timeoutMs: number;
+  /** Public name for messages to clients: route and position (`inference#1`), never the address. */
+  label: string;
+  /** Headers sent with every request to this upstream (Authorization from URL credentials, api-key). */
+  headers?: Record<string, string>;
+}
+
 /**
  * One upstream base URL: a pooled keep-alive connection set (undici) with a connect timeout, and a
  * total timeout per attempt that covers the answer's body too. Errors come out as UpstreamFailure,
@@ -31,15 +40,17 @@ class AttemptTimeout extends Error {}
  */
 export class UpstreamClient {
   readonly url: string;
+  readonly label: string;
   private readonly basePath: string;
   private readonly pool: Pool;
 
   constructor(
     url: string,
-    private readonly options: { connectTimeoutMs: number; timeoutMs: number },
+    private readonly options: UpstreamClientOptions,
   ) {
     const parsed = new URL(url);
     this.url = url;
+    this.label = options.label;
     this.basePath = parsed.pathname.replace(/\/+$/, '');
     this.pool = new Pool(parsed.origin, {
       connect: { timeout: options.connectTimeoutMs },
@@ -68,7 +79,7 @@ export class UpstreamClient {
       const response = await this.pool.request({
         method: request.method,
         path: this.basePath + request.path,
-        headers: request.headers,
+        headers: { ...request.headers, ...this.options.headers },
         // undici sends (async) iterables as they are (core/request.js), its types just do not say so.
         body: (request.body ?? null) as Dispatcher.DispatchOptions['body'],
         signal: attempt.signal,
@@ -103,25 +114,26 @@ export class UpstreamClient {
       return signal.reason instanceof Error ? signal.reason : new Error('request aborted');
     }
     const code = (error as { code?: string })?.code ?? '';
-    const message = error instanceof Error ? error.message : String(error);
+    const label = this.label;
     if (error instanceof AttemptTimeout || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-      return new UpstreamFailure('timeout', this.url, `did not answer within ${timeoutMs} ms`);
+      return new UpstreamFailure('timeout', label, `did not answer within ${timeoutMs} ms`);
     }
     if (code === 'UND_ERR_CONNECT_TIMEOUT') {
       return new UpstreamFailure(
         'connect-timeout',
-        this.url,
+        label,
         `did not accept a connection within ${this.options.connectTimeoutMs} ms`,
       );
     }
-    if (code === 'ECONNREFUSED') return new UpstreamFailure('unreachable', this.url, 'refused the connection');
+    if (code === 'ECONNREFUSED') return new UpstreamFailure('unreachable', label, 'refused the connection');
     if (['ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN'].includes(code)) {
-      return new UpstreamFailure('unreachable', this.url, `is unreachable (${code})`);
+      return new UpstreamFailure('unreachable', label, `is unreachable (${code})`);
     }
+    // Only codes reach the message: the errors' own texts can carry addresses.
     if (['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED'].includes(code)) {
-      return new UpstreamFailure('reset', this.url, `closed the connection (${message})`);
+      return new UpstreamFailure('reset', label, `closed the connection (${code})`);
     }
     // Anything else (a body stream error, a protocol error) is still the upstream's fault, never a 500.
-    return new UpstreamFailure('reset', this.url, `failed: ${message}`);
+    return new UpstreamFailure('reset', label, `failed (${code || (error as Error)?.name || 'unknown error'})`);
   }
 }

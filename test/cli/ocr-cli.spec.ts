@@ -68,8 +68,8 @@ describe('immich-ai CLI (built)', () => {
     expect(rows[0].lines[0].box).toHaveLength(8);
     expect(rows[1].error).toBe('no such file');
     expect(rows[2].error).toMatch(/empty/);
-    expect(rows[3].error).toMatch(/not a decodable image/);
-    expect(rows[4].error).toMatch(/decod/);
+    expect(rows[3].error).toMatch(/not a photo format/);
+    expect(rows[4].error).toMatch(/truncated/);
     expect(rows[5].error).toMatch(/30000x30000/);
     expect(rows[6].lines.map((l: { text: string }) => l.text)).toContain('Action items for the team');
     expect(stderr).toMatch(/5 of 7 file\(s\) failed/);

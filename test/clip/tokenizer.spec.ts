@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClipTokenizer, basicTokenize, parseVocab } from '../../src/inference/clip/tokenizer';
+import { ClipTokenizer, basicTokenize, parseVocab, segments } from '../../src/inference/clip/tokenizer';
 
 // Hand-written vocabulary: the line index is the id, so every expectation below can be checked by eye.
 const VOCAB = [
@@ -131,6 +131,67 @@ describe('ClipTokenizer (hand-written vocabulary)', () => {
     expect(Array.from(short.tokenize('红色的汽车'), Number)).toEqual([2, 4, 5, 6, 3]);
     expect(Array.from(short.tokenize('红'), Number)).toEqual([2, 4, 3, 0, 0]);
     expect(() => ClipTokenizer.fromVocabText(VOCAB.join('\n'), { contextLength: 1 })).toThrow(/context length/);
+  });
+});
+
+describe('early truncation: only what can become the 50 tokens is read', () => {
+  const vocabText = readFileSync(join(__dirname, 'fixtures', 'cn-clip-vocab.txt'), 'utf8');
+  const real = ClipTokenizer.fromVocabText(vocabText);
+  const vocab = parseVocab(vocabText);
+  /** The reference: every piece of the whole text, then the first 50 (what the Python code does). */
+  const reference = (text: string) =>
+    real
+      .pieces(text)
+      .slice(0, 50)
+      .map((piece) => vocab.get(piece) ?? 100);
+
+  it('gives exactly the ids of the whole text, on texts mixing every kind of boundary', () => {
+    // A fixed pseudo-random mix of what changes tokenization: ideographs, spaces of several kinds,
+    // U+2028, punctuation, accents, controls, full-width forms and a final sigma.
+    const alphabet = [
+      '红',
+      '色',
+      'a',
+      'b',
+      'photo',
+      ' ',
+      '\u3000',
+      '\u2028',
+      '\t',
+      ',',
+      '!',
+      'é',
+      'Σ',
+      'Ａ',
+      '\u0000',
+      '中',
+      '12',
+    ];
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let n = 0; n < 200; n++) {
+      const length = 1 + Math.floor(next() * 120);
+      const text = Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]).join('');
+      expect(real.ids(text, 50)).toEqual(reference(text));
+    }
+  });
+
+  it('reads a 1 MB text only as far as its first tokens', () => {
+    const words = 'red photo '.repeat(100_000);
+    let read = 0;
+    for (const piece of segments(words, 50 * 201)) {
+      read += piece.length;
+      if (read > 1000) break;
+    }
+    // Lazily: the generator handed out a few hundred characters, not the megabyte.
+    expect(read).toBeLessThan(2000);
+    expect(real.ids(words, 50)).toEqual(real.ids('red photo '.repeat(25), 50));
+
+    // Without any boundary, at most 50 words' worth (50 x 201 characters) is read.
+    const blob = 'x'.repeat(1 << 20);
+    const total = [...segments(blob, 50 * 201)].reduce((sum, piece) => sum + piece.length, 0);
+    expect(total).toBe(50 * 201);
+    expect(real.ids(blob, 50)).toEqual([100]); // one [UNK], as for the whole megabyte
   });
 });
 

@@ -1,6 +1,8 @@
+import { ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import sharp from 'sharp';
 import { GatewayConfig, gatewayConfig, gatewayRoute } from '../../src/config/gateway.config';
+import type { FacialRecognitionResponse } from '../../src/shared/wire/immich-ml';
 import {
   GatewayUnderTest,
   closedPort,
@@ -13,9 +15,13 @@ import {
 } from './support/servers';
 import { CLIP_VISUAL, FACE_ENTRIES } from '../support/immich-entries';
 
-const FACE_ANSWER = { 'facial-recognition': [], imageHeight: 48, imageWidth: 64 };
+const FACE_ANSWER: FacialRecognitionResponse = { 'facial-recognition': [], imageHeight: 48, imageWidth: 64 };
 
 const errorOf = (body: unknown) => (body as { error: string }).error;
+
+/** An upstream that takes the request and never answers; it lets go when the gateway hangs up. */
+const neverAnswers = (_request: unknown, res: ServerResponse) =>
+  new Promise<void>((resolve) => res.once('close', resolve));
 
 describe('gateway faults', () => {
   let image: Buffer;
@@ -57,25 +63,22 @@ describe('gateway faults', () => {
 
   const answering = () => server((_request, res) => json(res, 200, FACE_ANSWER));
 
-  it('502 naming task and upstream when the upstream refuses connections', async () => {
+  it('502 naming task, route and upstream (not its address) when the upstream refuses connections', async () => {
     const down = await closedPort();
     const gateway = await gatewayTo([down]);
     const response = await predict(gateway.url, FACE_ENTRIES, { image });
     expect(response.status).toBe(502);
-    expect(errorOf(response.body)).toBe(`facial-recognition: upstream ${down} refused the connection`);
+    expect(errorOf(response.body)).toBe('facial-recognition: upstream only#1 refused the connection');
   });
 
   it('504 when the upstream is slower than its timeout, without waiting for it', async () => {
-    const slow = await server(async (_request, res) => {
-      await sleep(3_000);
-      if (!res.destroyed) json(res, 200, FACE_ANSWER);
-    });
+    const slow = await server(neverAnswers);
     const gateway = await gatewayTo([slow.url], {}, { timeoutMs: 300 });
     const started = Date.now();
     const response = await predict(gateway.url, CLIP_VISUAL, { image });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
     expect(response.status).toBe(504);
-    expect(errorOf(response.body)).toBe(`clip: upstream ${slow.url} did not answer within 300 ms`);
+    expect(errorOf(response.body)).toBe('clip: upstream only#1 did not answer within 300 ms');
   });
 
   it('502 with the upstream’s message when it answers 500', async () => {
@@ -84,7 +87,7 @@ describe('gateway faults', () => {
     const response = await predict(gateway.url, FACE_ENTRIES, { image });
     expect(response.status).toBe(502);
     expect(errorOf(response.body)).toBe(
-      `facial-recognition: upstream ${failing.url} answered 500: {"detail":"model exploded"}`,
+      'facial-recognition: upstream only#1 answered 500: {"detail":"model exploded"}',
     );
   });
 
@@ -95,9 +98,7 @@ describe('gateway faults', () => {
     const gateway = await gatewayTo([dropping.url]);
     const response = await predict(gateway.url, FACE_ENTRIES, { image });
     expect(response.status).toBe(502);
-    expect(errorOf(response.body)).toMatch(
-      new RegExp(`^facial-recognition: upstream ${dropping.url} closed the connection`),
-    );
+    expect(errorOf(response.body)).toMatch(/^facial-recognition: upstream only#1 closed the connection/);
     // One upstream: the streamed body was not kept, so there is nothing to send again.
     expect(dropping.received).toHaveLength(1);
   });
@@ -140,26 +141,49 @@ describe('gateway faults', () => {
     const response = await predict(gateway.url, CLIP_VISUAL, { image });
     expect(response.status).toBe(502);
     expect(errorOf(response.body)).toBe(
-      `clip: every upstream failed: upstream ${failing.url} answered 503: {"detail":"overloaded"}; ` +
-        `upstream ${down} refused the connection`,
+      'clip: every upstream failed: upstream only#1 answered 503: {"detail":"overloaded"}; ' +
+        'upstream only#2 refused the connection',
     );
   });
 
-  it('503 while every upstream is unhealthy, 200 again once one comes back', async () => {
+  it('tries upstreams marked down anyway (panic mode): no 503 window, 200 on the first request once one is back', async () => {
     const down = await closedPort();
     const port = Number(new URL(down).port);
-    const gateway = await gatewayTo([down], { health: { intervalMs: 100, timeoutMs: 500 } });
+    // Checks every 60 s: only the request itself and the quick re-checks can find the upstream back.
+    const gateway = await gatewayTo([down], { health: { intervalMs: 60_000, timeoutMs: 500 } });
+    const metrics = async () => (await fetch(`${gateway.url}/metrics`)).text();
+    await waitFor(async () =>
+      (await metrics()).includes(`gateway_upstream_healthy{route="only",upstream="${down}"} 0`),
+    );
 
-    await waitFor(async () => (await predict(gateway.url, FACE_ENTRIES, { image })).status === 503);
     const refused = await predict(gateway.url, FACE_ENTRIES, { image });
-    expect(refused.status).toBe(503);
-    expect(errorOf(refused.body)).toBe(`facial-recognition: no healthy upstream (${down}: refused the connection)`);
+    expect(refused.status).toBe(502);
+    expect(errorOf(refused.body)).toBe('facial-recognition: upstream only#1 refused the connection');
 
     const back = await server((_request, res) => json(res, 200, FACE_ANSWER), { port });
-    await waitFor(async () => (await predict(gateway.url, FACE_ENTRIES, { image })).status === 200);
-    expect(back.received.length).toBeGreaterThan(0);
-    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-    expect(metrics).toContain(`gateway_upstream_healthy{route="only",upstream="${down}"} 1`);
+    const first = await predict(gateway.url, FACE_ENTRIES, { image });
+    expect(first.status).toBe(200);
+    expect(back.received).toHaveLength(1);
+    expect(await metrics()).toContain(`gateway_upstream_healthy{route="only",upstream="${down}"} 1`);
+  });
+
+  it('re-checks an upstream that went down within a second, long before the check interval', async () => {
+    const down = await closedPort();
+    const port = Number(new URL(down).port);
+    const gateway = await gatewayTo([down], { health: { intervalMs: 60_000, timeoutMs: 500 } });
+    const metrics = async () => (await fetch(`${gateway.url}/metrics`)).text();
+    await waitFor(async () => (await metrics()).includes(`upstream="${down}"} 0`));
+    let pings = 0;
+    await server(
+      (request, res) => {
+        if (request.url === '/ping') pings++;
+        res.end('pong');
+      },
+      { port, ownPing: true },
+    );
+    // No request is sent: only the backed-off re-checks (100 ms, 200 ms, ...) can find it back.
+    await waitFor(async () => (await metrics()).includes(`upstream="${down}"} 1`), 3_000);
+    expect(pings).toBeGreaterThanOrEqual(1);
   });
 
   it('sends requests to the healthy upstream first once checks have found one down', async () => {
@@ -195,10 +219,10 @@ describe('gateway faults', () => {
     const gateway = await gatewayTo([stalling.url], {}, { timeoutMs: 300 });
     const started = Date.now();
     await expect(predict(gateway.url, FACE_ENTRIES, { image })).rejects.toThrow();
-    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it('answers 504 when the client stops sending before its request is complete', async () => {
+  it('answers 408, not 504, when the client stops sending before its request is complete', async () => {
     const healthy = await answering();
     const gateway = await gatewayTo([healthy.url], { requestTimeoutMs: 300 });
     const { port } = new URL(gateway.url);
@@ -220,15 +244,12 @@ describe('gateway faults', () => {
       socket.on('error', reject);
       setTimeout(() => socket.destroy(), 3_000);
     });
-    expect(answer).toMatch(/^HTTP\/1.1 504/);
-    expect(answer).toContain('no complete answer within 300 ms (REQUEST_TIMEOUT_MS)');
+    expect(answer).toMatch(/^HTTP\/1.1 408/);
+    expect(answer).toContain('the request did not arrive within 300 ms (REQUEST_TIMEOUT_MS)');
   });
 
   it('504 when the request deadline passes while a split request waits on its upstreams', async () => {
-    const slow = await server(async (_request, res) => {
-      await sleep(3_000);
-      if (!res.destroyed) json(res, 200, FACE_ANSWER);
-    });
+    const slow = await server(neverAnswers);
     const gateway = await startGateway(
       gatewayConfig({
         routes: { inference: gatewayRoute([slow.url]), immich: gatewayRoute([slow.url]) },
@@ -241,9 +262,7 @@ describe('gateway faults', () => {
     const response = await predict(gateway.url, { ...CLIP_VISUAL, ...FACE_ENTRIES }, { image });
     expect(response.status).toBe(504);
     expect(errorOf(response.body)).toMatch(
-      new RegExp(
-        `^clip\\+facial-recognition: no complete answer within 300 ms \\(REQUEST_TIMEOUT_MS\\), still waiting on upstream ${slow.url}$`,
-      ),
+      /^clip\+facial-recognition: no complete answer within 300 ms \(REQUEST_TIMEOUT_MS\), still waiting on upstream (inference|immich)#1$/,
     );
   });
 

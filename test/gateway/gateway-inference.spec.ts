@@ -15,7 +15,8 @@ import { CLIP_TEXTUAL, CLIP_VISUAL, OCR_ENTRIES as OCR } from '../support/immich
 /**
  * The gateway in front of the real inference service (real OCR models, the generated cn-clip test
  * export): what comes through the gateway must be what the service answers directly, in Immich mode
- * byte for byte, and in MT-Photos mode after conversion.
+ * byte for byte, and in MT-Photos mode after conversion. The service has API_AUTH_KEY set, so
+ * /predict needs the key: the gateway sends it (INFERENCE_API_KEY), Immich does not have to.
  */
 
 const API_KEY = 'gateway-test-key';
@@ -27,7 +28,10 @@ describe('gateway in front of the real inference service', () => {
   let inferenceUrl: string;
   let faces: TestServer;
   let immichMode: GatewayUnderTest;
+  let keyless: GatewayUnderTest;
   let mtMode: GatewayUnderTest;
+  const callDirect = (entries: unknown, payload: { image?: Buffer; text?: string }) =>
+    predict(inferenceUrl, entries, payload, { 'api-key': API_KEY });
 
   beforeAll(async () => {
     clipRoot = await mkdtemp(join(tmpdir(), 'gateway-clip-'));
@@ -37,7 +41,6 @@ describe('gateway in front of the real inference service', () => {
       host: '127.0.0.1',
       port: 0,
       threads: 1,
-      concurrency: 2,
       apiAuthKey: API_KEY,
       clip: { root: clipRoot, modelName: 'ViT-B-16' },
     });
@@ -50,6 +53,12 @@ describe('gateway in front of the real inference service', () => {
 
     const tasks = { clip: 'inference', ocr: 'inference', default: 'immich' };
     immichMode = await startGateway(
+      gatewayConfig({
+        routes: { inference: gatewayRoute([inferenceUrl], { apiKey: API_KEY }), immich: gatewayRoute([faces.url]) },
+        tasks,
+      }),
+    );
+    keyless = await startGateway(
       gatewayConfig({ routes: { inference: gatewayRoute([inferenceUrl]), immich: gatewayRoute([faces.url]) }, tasks }),
     );
     mtMode = await startGateway(
@@ -65,6 +74,7 @@ describe('gateway in front of the real inference service', () => {
 
   afterAll(async () => {
     await immichMode?.close();
+    await keyless?.close();
     await mtMode?.close();
     await inference?.close();
     await faces?.close();
@@ -75,7 +85,7 @@ describe('gateway in front of the real inference service', () => {
 
   describe('Immich protocol: the same answer as a direct call', () => {
     it('clip visual', async () => {
-      const direct = await predict(inferenceUrl, CLIP_VISUAL, { image: photo() });
+      const direct = await callDirect(CLIP_VISUAL, { image: photo() });
       const through = await predict(immichMode.url, CLIP_VISUAL, { image: photo() });
       expect(direct.status).toBe(200);
       expect(through.status).toBe(200);
@@ -84,32 +94,39 @@ describe('gateway in front of the real inference service', () => {
     });
 
     it('clip textual', async () => {
-      const direct = await predict(inferenceUrl, CLIP_TEXTUAL, { text: '红色的天空' });
+      const direct = await callDirect(CLIP_TEXTUAL, { text: '红色的天空' });
       const through = await predict(immichMode.url, CLIP_TEXTUAL, { text: '红色的天空' });
       expect(through.status).toBe(200);
       expect(through.text).toBe(direct.text);
     });
 
     it.each(OCR_FIXTURES)('ocr on %s', async (name) => {
-      const direct = await predict(inferenceUrl, OCR, { image: ocrFixture(name) });
+      const direct = await callDirect(OCR, { image: ocrFixture(name) });
       const through = await predict(immichMode.url, OCR, { image: ocrFixture(name) });
       expect(through.status).toBe(200);
       expect(through.text).toBe(direct.text);
       expect((direct.body as OcrResponse).ocr.text.length).toBeGreaterThan(0);
     });
 
-    it('errors of the service come through unchanged (undecodable image: 422)', async () => {
-      const direct = await predict(inferenceUrl, CLIP_VISUAL, { image: Buffer.from('not an image') });
+    it('errors of the service come through unchanged (not a photo: 415)', async () => {
+      const straight = await callDirect(CLIP_VISUAL, { image: Buffer.from('not an image') });
       const through = await predict(immichMode.url, CLIP_VISUAL, { image: Buffer.from('not an image') });
-      expect(direct.status).toBe(422);
-      expect(through.status).toBe(422);
-      expect(through.text).toBe(direct.text);
+      expect(straight.status).toBe(415);
+      expect(through.status).toBe(415);
+      expect(through.text).toBe(straight.text);
+    });
+
+    it('a gateway without the service key gets its 401, and Immich never needs the key', async () => {
+      const refused = await predict(keyless.url, CLIP_TEXTUAL, { text: 'sky' });
+      expect(refused.status).toBe(401);
+      expect(refused.body).toEqual({ error: 'missing api-key header' });
+      expect((await predict(immichMode.url, CLIP_TEXTUAL, { text: 'sky' })).status).toBe(200);
     });
   });
 
   describe('MT-Photos mode: the direct Immich answer, after conversion', () => {
     it('clip visual', async () => {
-      const direct = (await predict(inferenceUrl, CLIP_VISUAL, { image: photo() })).body as ClipVisualResponse;
+      const direct = (await callDirect(CLIP_VISUAL, { image: photo() })).body as ClipVisualResponse;
       const response = await predict(mtMode.url, CLIP_VISUAL, { image: photo() });
       expect(response.status).toBe(200);
       const through = response.body as ClipVisualResponse;
@@ -121,7 +138,7 @@ describe('gateway in front of the real inference service', () => {
     });
 
     it('clip textual', async () => {
-      const direct = (await predict(inferenceUrl, CLIP_TEXTUAL, { text: 'a photo of the sky' })).body as {
+      const direct = (await callDirect(CLIP_TEXTUAL, { text: 'a photo of the sky' })).body as {
         clip: string;
       };
       const response = await predict(mtMode.url, CLIP_TEXTUAL, { text: 'a photo of the sky' });
@@ -135,7 +152,7 @@ describe('gateway in front of the real inference service', () => {
     });
 
     it.each(OCR_FIXTURES)('ocr on %s: same texts, scores to 2 decimals, boxes = bounding rectangles', async (name) => {
-      const direct = (await predict(inferenceUrl, OCR, { image: ocrFixture(name) })).body as OcrResponse;
+      const direct = (await callDirect(OCR, { image: ocrFixture(name) })).body as OcrResponse;
       const response = await predict(mtMode.url, OCR, { image: ocrFixture(name) });
       expect(response.status).toBe(200);
       const through = response.body as OcrResponse;

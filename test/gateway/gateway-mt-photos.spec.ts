@@ -161,7 +161,7 @@ describe('gateway in MT-Photos mode', () => {
     const response = await predict(gateway.url, OCR_ENTRIES(), { image });
     expect(response.status).toBe(502);
     expect((response.body as { error: string }).error).toBe(
-      `ocr: upstream ${mt.url} answered with an error: height or width out of range`,
+      'ocr: upstream inference#1 answered with an error: height or width out of range',
     );
   });
 
@@ -179,10 +179,15 @@ describe('gateway in MT-Photos mode', () => {
     expect((response.body as { error: string }).error).toMatch(/answered 422: .*not an image/);
   });
 
-  it('422 for an undecodable image, without calling anyone', async () => {
-    const response = await predict(gateway.url, OCR_ENTRIES(), { image: Buffer.from('definitely not a jpeg') });
-    expect(response.status).toBe(422);
-    expect((response.body as { error: string }).error).toMatch(/^ocr: not a decodable image/);
+  it('the inference service’s statuses for a bad image (415 not a photo, 422 undecodable), calling no one', async () => {
+    const notPhoto = await predict(gateway.url, OCR_ENTRIES(), { image: Buffer.from('definitely not a jpeg') });
+    expect(notPhoto.status).toBe(415);
+    expect((notPhoto.body as { error: string }).error).toMatch(/^ocr: not a photo format/);
+    const broken = Buffer.from(image);
+    broken.fill(0, 4, 200); // a JPEG signature with a wrecked header
+    const undecodable = await predict(gateway.url, OCR_ENTRIES(), { image: broken });
+    expect(undecodable.status).toBe(422);
+    expect((undecodable.body as { error: string }).error).toMatch(/^ocr: not a decodable image/);
     expect(calls()).toHaveLength(0);
   });
 
@@ -192,7 +197,7 @@ describe('gateway in MT-Photos mode', () => {
     expect(calls()).toHaveLength(0);
   });
 
-  it('marks an MT-Photos server with a wrong api-key down (POST /check answers 401): 503', async () => {
+  it('marks an MT-Photos server with a wrong api-key down (POST /check answers 401), and says 401', async () => {
     const wrongKey = await startGateway(
       gatewayConfig({
         routes: {
@@ -204,11 +209,12 @@ describe('gateway in MT-Photos mode', () => {
       }),
     );
     try {
-      await waitFor(async () => (await predict(wrongKey.url, CLIP_VISUAL, { image })).status === 503);
+      const metrics = async () => (await fetch(`${wrongKey.url}/metrics`)).text();
+      await waitFor(async () => (await metrics()).includes(`upstream="${mt.url}"} 0`));
+      // Still tried (a down upstream is never skipped when it is the only one): its own 401 is the answer.
       const response = await predict(wrongKey.url, CLIP_VISUAL, { image });
-      expect((response.body as { error: string }).error).toBe(
-        `clip: no healthy upstream (${mt.url}: POST /check answered 401)`,
-      );
+      expect(response.status).toBe(502);
+      expect((response.body as { error: string }).error).toMatch(/^clip: upstream inference#1 answered 401/);
     } finally {
       await wrongKey.close();
     }

@@ -1,5 +1,6 @@
 import sharp from 'sharp';
 import { gatewayConfig, gatewayRoute } from '../../src/config/gateway.config';
+import type { FacialRecognitionResponse } from '../../src/shared/wire/immich-ml';
 import {
   GatewayUnderTest,
   TestServer,
@@ -14,9 +15,13 @@ import {
 import { CLIP_TEXTUAL, CLIP_VISUAL, FACE_ENTRIES, OCR_ENTRIES } from '../support/immich-entries';
 
 /** What stock Immich ML answers for a face request, byte for byte (orjson: no spaces). */
-const FACE_ANSWER =
-  '{"facial-recognition":[{"boundingBox":{"x1":10.5,"y1":20,"x2":110,"y2":140},"embedding":"[0.1,-0.2]","score":0.987}],' +
-  '"imageHeight":480,"imageWidth":640}';
+const FACE_ANSWER = JSON.stringify({
+  'facial-recognition': [
+    { boundingBox: { x1: 10.5, y1: 20, x2: 110, y2: 140 }, embedding: '[0.1,-0.2]', score: 0.987 },
+  ],
+  imageHeight: 480,
+  imageWidth: 640,
+} satisfies FacialRecognitionResponse);
 
 describe('gateway routing (Immich protocol upstreams)', () => {
   let image: Buffer;

@@ -1,5 +1,6 @@
 import { request } from 'node:http';
-import { hugePngHeader, truncated } from '../support/bad-images';
+import sharp from 'sharp';
+import { hugePngHeader, lyingJpeg, truncated } from '../support/bad-images';
 import { ocrFixture } from '../support/fixtures';
 import {
   API_KEY,
@@ -7,11 +8,14 @@ import {
   immichEntries,
   immichForm,
   mtUpload,
-  predict,
+  predict as predictWithKey,
   solidJpeg,
   startApp,
   type RunningApp,
 } from './helpers';
+
+/** This suite's service has API_AUTH_KEY set: /predict needs the key too. */
+const predict = (url: string, form: FormData) => predictWithKey(url, form, API_KEY);
 
 /** Every failure is a real status with a JSON body in its contract's shape, and no stack trace. */
 async function expectError(response: Response, status: number, shape: 'ml' | 'mt' = 'ml'): Promise<string> {
@@ -111,15 +115,56 @@ describe('inference error answers', () => {
       expect(message).toMatch(/512.*ViT-B-16__openai/);
     });
 
-    it('422 for bytes that are not an image, and for a truncated JPEG', async () => {
+    it('415 for bytes that are not a photo format, before any decoder sees them', async () => {
       const junk = Buffer.from('this is not an image at all, just text'.repeat(10));
       expect(
-        await expectError(await predict(server.url, immichForm(immichEntries.ocr(), { image: junk })), 422),
-      ).toMatch(/decodable/);
+        await expectError(await predict(server.url, immichForm(immichEntries.ocr(), { image: junk })), 415),
+      ).toMatch(/not a photo format/);
+      // libvips would render this SVG (a 20000x20000 canvas) if it were handed to it.
+      const svg = Buffer.from(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="20000" height="20000"><rect width="9" height="9"/></svg>',
+      );
+      for (const entries of [immichEntries.ocr(), immichEntries.clipVisual()]) {
+        expect(await expectError(await predict(server.url, immichForm(entries, { image: svg })), 415)).toMatch(/SVG/);
+      }
+    });
+
+    it('422 for a truncated JPEG, and for one whose header claims more pixels than its data holds', async () => {
       await expectError(
         await predict(server.url, immichForm(immichEntries.ocr(), { image: truncated(jpeg, 0.4) })),
         422,
       );
+      const lying = await lyingJpeg(1900, 1900);
+      expect((await sharp(lying).metadata()).width).toBe(1900);
+      const message = await expectError(
+        await predict(server.url, immichForm(immichEntries.ocr(), { image: lying })),
+        422,
+      );
+      expect(message).toMatch(/ends before the size its header gives/);
+    });
+
+    it('400 for a field sent twice (entries, image or text)', async () => {
+      const entries = JSON.stringify(immichEntries.clipTextual());
+      const twice = new FormData();
+      twice.append('entries', entries);
+      twice.append('entries', entries);
+      twice.append('text', 'a');
+      expect(await expectError(await predict(server.url, twice), 400)).toMatch(
+        /"entries" field was sent more than once/,
+      );
+      const texts = form({ entries, text: 'a' });
+      texts.append('text', 'b');
+      expect(await expectError(await predict(server.url, texts), 400)).toMatch(/"text"/);
+      const small = await solidJpeg([9, 9, 9]);
+      const images = immichForm(immichEntries.ocr(), { image: small });
+      images.append('image', new Blob([new Uint8Array(small)]));
+      expect(await expectError(await predict(server.url, images), 400)).toMatch(/"image"/);
+    });
+
+    it('401 without the key when API_AUTH_KEY is set, before the upload is read', async () => {
+      const form = immichForm(immichEntries.clipTextual(), { text: 'sky' });
+      expect(await expectError(await predictWithKey(server.url, form), 401)).toMatch(/missing api-key/);
+      expect(await expectError(await predictWithKey(server.url, form, 'wrong'), 401)).toMatch(/wrong api-key/);
     });
 
     it('400 for an empty image', async () => {
@@ -144,17 +189,18 @@ describe('inference error answers', () => {
       const response = await fetch(`${server.url}/predict`, {
         method: 'POST',
         body,
-        headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+        headers: { 'content-type': 'multipart/form-data; boundary=xyz', 'api-key': API_KEY },
       });
       await expectError(response, 400);
     });
 
-    it('503 naming the missing file when CLIP is not installed', async () => {
+    it('503 naming the missing file and the variable when CLIP is not installed, not the path', async () => {
       const visual = await expectError(
         await predict(server.url, immichForm(immichEntries.clipVisual(), { image: await solidJpeg([255, 0, 0]) })),
         503,
       );
-      expect(visual).toContain(`${clipRoot.dir}/ViT-B-16/vit-b-16.img.fp32.onnx`);
+      expect(visual).toContain('vit-b-16.img.fp32.onnx is missing from $CLIP_DOWNLOAD_ROOT/ViT-B-16');
+      expect(visual).not.toContain(clipRoot.dir);
       const textual = await expectError(
         await predict(server.url, immichForm(immichEntries.clipTextual(), { text: '红色' })),
         503,
@@ -197,8 +243,9 @@ describe('inference error answers', () => {
       );
     });
 
-    it('422 for an undecodable upload, 413 for a too-large one', async () => {
-      await expectError(await mtUpload(server.url, '/ocr', Buffer.from('not an image')), 422, 'mt');
+    it('415 for a file that is not a photo, 422 for an undecodable one, 413 for a too-large one', async () => {
+      await expectError(await mtUpload(server.url, '/ocr', Buffer.from('not an image')), 415, 'mt');
+      await expectError(await mtUpload(server.url, '/ocr', truncated(jpeg, 0.4)), 422, 'mt');
       await expectError(await mtUpload(server.url, '/ocr', hugePngHeader()), 413, 'mt');
     });
 

@@ -21,7 +21,7 @@ export async function startApp(
   options: InferenceAppOptions = {},
 ): Promise<RunningApp> {
   // One onnxruntime thread per run: jest runs two suites at once on two cores.
-  const config = inferenceConfig({ host: '127.0.0.1', port: 0, threads: 1, concurrency: 2, ...overrides });
+  const config = inferenceConfig({ host: '127.0.0.1', port: 0, threads: 1, ...overrides });
   const app = await createInferenceApp(config, { logger: ['error'], ...options });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -54,8 +54,9 @@ export function immichForm(entries: object, payload: { image: Buffer } | { text:
   return form;
 }
 
-export function predict(url: string, form: FormData): Promise<Response> {
-  return fetch(new URL('/predict', url), { method: 'POST', body: form });
+/** POST /predict; `key` is sent as `api-key` (needed when the service has API_AUTH_KEY set). */
+export function predict(url: string, form: FormData, key?: string): Promise<Response> {
+  return fetch(new URL('/predict', url), { method: 'POST', body: form, headers: key ? { 'api-key': key } : {} });
 }
 
 /** A multipart `file` upload as MT-Photos clients send it. */

@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { OcrEngine } from '../../src/inference/ocr/ocr-engine';
 import type { ClipTextualResponse, ClipVisualResponse, OcrResponse } from '../../src/shared/wire/immich-ml';
+import { lyingJpeg } from '../support/bad-images';
 import { withoutSpaces } from '../support/cer';
 import { ocrFixture, ocrTruth } from '../support/fixtures';
 import { dot, immichEntries, immichForm, predict, solidJpeg, startApp, testClipRoot, type RunningApp } from './helpers';
@@ -71,6 +72,20 @@ describe('Immich ML protocol conformance', () => {
       embedding(
         (await json<ClipTextualResponse>(await predict(server.url, immichForm(entries, { text: 'red' })))).clip,
       );
+    });
+
+    it('textual from a urlencoded form too (curl -d, a plain HTML form), read by the same form reader', async () => {
+      const body = new URLSearchParams({
+        entries: JSON.stringify(immichEntries.clipTextual()),
+        text: '一张红色的照片',
+      });
+      const urlencoded = await json<ClipTextualResponse>(
+        await fetch(`${server.url}/predict`, { method: 'POST', body }),
+      );
+      const multipart = await json<ClipTextualResponse>(
+        await predict(server.url, immichForm(immichEntries.clipTextual(), { text: '一张红色的照片' })),
+      );
+      expect(urlencoded.clip).toBe(multipart.clip);
     });
 
     it('serves any 512-dimension Immich name, with or without the immich-app/ prefix', async () => {
@@ -165,28 +180,60 @@ describe('Immich ML protocol conformance', () => {
       ocr.box.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
     });
 
-    it("honours Immich's recognition and detection minScore", async () => {
-      const image = ocrFixture('f01');
-      const strict = await json<OcrResponse>(
-        await predict(server.url, immichForm(immichEntries.ocr('PP-OCRv5_mobile', 0.5, 0.999), { image })),
-      );
-      expect(strict.ocr.textScore.every((s) => s >= 0.999)).toBe(true);
-      const direct = await engine.read(image, { boxThresh: 0.5, textScoreMin: 0 });
-      expect(strict.ocr.text.length).toBe(direct.lines.filter((l) => l.score >= 0.999).length);
+    /** A threshold between the lowest and the highest of `scores`: some lines pass it, some do not. */
+    const between = (scores: number[]) => (Math.min(...scores) + Math.max(...scores)) / 2;
 
-      const boxes = await json<OcrResponse>(
-        await predict(server.url, immichForm(immichEntries.ocr('PP-OCRv5_mobile', 0.99, 0), { image })),
+    it("honours Immich's recognition minScore: keeps the lines above it, drops the others", async () => {
+      const image = ocrFixture('f03');
+      const all = await engine.read(image, { boxThresh: 0.5, textScoreMin: 0 });
+      const threshold = between(all.lines.map((l) => l.score));
+      const kept = all.lines.filter((l) => l.score >= threshold).map((l) => l.text);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThan(all.lines.length);
+      const strict = await json<OcrResponse>(
+        await predict(server.url, immichForm(immichEntries.ocr('PP-OCRv5_mobile', 0.5, threshold), { image })),
       );
-      expect(boxes.ocr.boxScore.every((s) => s >= 0.99)).toBe(true);
+      expect(strict.ocr.text).toEqual(kept);
+      expect(Math.min(...strict.ocr.textScore)).toBeGreaterThanOrEqual(threshold);
     });
 
-    it('honours maxResolution (the detector input size)', async () => {
-      const image = ocrFixture('f01');
-      const small = await json<OcrResponse>(
-        await predict(server.url, immichForm(immichEntries.ocr('PP-OCRv5_mobile', 0.5, 0.8, 64), { image })),
+    it("honours Immich's detection minScore: keeps the boxes above it, drops the others", async () => {
+      const image = ocrFixture('f03');
+      const all = await engine.read(image, { boxThresh: 0.3, textScoreMin: 0.5 });
+      const threshold = between(all.lines.map((l) => l.boxScore));
+      const kept = all.lines.filter((l) => l.boxScore >= threshold).map((l) => l.text);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThan(all.lines.length);
+      const strict = await json<OcrResponse>(
+        await predict(server.url, immichForm(immichEntries.ocr('PP-OCRv5_mobile', threshold, 0.5), { image })),
       );
-      const direct = await engine.read(image, { boxThresh: 0.5, textScoreMin: 0.8, limitSideLen: 64 });
-      expect(small.ocr.text).toEqual(direct.lines.map((l) => l.text));
+      expect(strict.ocr.text).toEqual(kept);
+      expect(Math.min(...strict.ocr.boxScore)).toBeGreaterThanOrEqual(threshold);
+    });
+
+    it('honours maxResolution (the detector input size): the boxes of a 480 px run, not a 736 px one', async () => {
+      const image = ocrFixture('f01');
+      const body = await json<OcrResponse>(
+        await predict(server.url, immichForm(immichEntries.ocr('PP-OCRv5_mobile', 0.5, 0.8, 480), { image })),
+      );
+      const at480 = await engine.read(image, { boxThresh: 0.5, textScoreMin: 0.8, limitSideLen: 480 });
+      const at736 = await engine.read(image, { boxThresh: 0.5, textScoreMin: 0.8, limitSideLen: 736 });
+      expect(at480.detector).toEqual({ width: 640, height: 480 });
+      expect(body.ocr.text.length).toBe(3);
+      expect(body.ocr.text).toEqual(at480.lines.map((l) => l.text));
+      const normalised = (out: typeof at480) =>
+        out.lines.flatMap((line) => line.box.map((v, i) => (i % 2 === 0 ? v / out.width : v / out.height)));
+      body.ocr.box.forEach((v, i) => expect(v).toBeCloseTo(normalised(at480)[i], 6));
+      expect(body.ocr.box).not.toEqual(normalised(at736));
+    });
+
+    it('refuses a JPEG whose header claims more pixels than its data holds, instead of reporting them', async () => {
+      const lying = await lyingJpeg(1900, 1900);
+      for (const entries of [immichEntries.ocr(), immichEntries.clipVisual()]) {
+        const response = await predict(server.url, immichForm(entries, { image: lying }));
+        expect(response.status).toBe(422);
+        expect(((await response.json()) as { error: string }).error).toMatch(/ends before the size its header gives/);
+      }
     });
   });
 });

@@ -14,12 +14,15 @@ describe('inference config from the environment', () => {
       clip: { root: './models/clip', modelName: 'ViT-B-16' },
       ocrModelDir: undefined,
       maxUploadBytes: 50 * 1024 * 1024,
+      uploadMemoryBytes: 256 * 1024 * 1024,
       maxImagePixels: 100_000_000,
+      clipConcurrency: 2,
       queueSize: 16,
       threads: 0,
       ocrWorkers: Math.min(2, availableParallelism()),
+      shutdownTimeoutMs: 30_000,
+      http: { headersTimeoutMs: 10_000, uploadTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 256 },
     });
-    expect(config.concurrency).toBeGreaterThanOrEqual(config.ocrWorkers);
   });
 
   it('reads every variable', () => {
@@ -35,11 +38,16 @@ describe('inference config from the environment', () => {
       OCR_MODEL_DIR: '/models/ocr',
       MAX_UPLOAD_BYTES: '1000',
       MAX_IMAGE_PIXELS: '2000',
-      CONCURRENCY: '3',
+      CLIP_CONCURRENCY: '3',
       QUEUE_SIZE: '0',
       THREADS: '4',
       OCR_WORKERS: '2',
       SHUTDOWN_TIMEOUT_MS: '500',
+      UPLOAD_MEMORY_BYTES: '5000',
+      HEADERS_TIMEOUT_MS: '1000',
+      UPLOAD_TIMEOUT_MS: '2000',
+      KEEP_ALIVE_TIMEOUT_MS: '3000',
+      MAX_CONNECTIONS: '10',
     });
     expect(config).toEqual({
       port: 9000,
@@ -52,17 +60,27 @@ describe('inference config from the environment', () => {
       ocrModelDir: '/models/ocr',
       maxUploadBytes: 1000,
       maxImagePixels: 2000,
-      concurrency: 3,
+      uploadMemoryBytes: 5000,
+      clipConcurrency: 3,
       queueSize: 0,
       threads: 4,
       ocrWorkers: 2,
       shutdownTimeoutMs: 500,
+      http: { headersTimeoutMs: 1000, uploadTimeoutMs: 2000, keepAliveTimeoutMs: 3000, maxConnections: 10 },
     });
   });
 
-  it('gives every OCR worker a slot unless CONCURRENCY says otherwise', () => {
-    expect(loadInferenceConfig({ OCR_WORKERS: '6' }).concurrency).toBe(6);
-    expect(loadInferenceConfig({ OCR_WORKERS: '6', CONCURRENCY: '2' }).concurrency).toBe(2);
+  it('refuses CONCURRENCY, which per-kind queues replaced, saying what to set instead', () => {
+    expect(() => loadInferenceConfig({ CONCURRENCY: '2' })).toThrow(/CONCURRENCY="2": replaced by CLIP_CONCURRENCY/);
+  });
+
+  it('refuses settings that cannot work together', () => {
+    expect(() => loadInferenceConfig({ HEADERS_TIMEOUT_MS: '5000', UPLOAD_TIMEOUT_MS: '1000' })).toThrow(
+      /HEADERS_TIMEOUT_MS=5000: must not exceed UPLOAD_TIMEOUT_MS/,
+    );
+    expect(() => loadInferenceConfig({ MAX_UPLOAD_BYTES: '2000', UPLOAD_MEMORY_BYTES: '1000' })).toThrow(
+      /UPLOAD_MEMORY_BYTES=1000: must be at least MAX_UPLOAD_BYTES/,
+    );
   });
 
   it('treats an empty variable as unset', () => {
@@ -80,8 +98,10 @@ describe('inference config from the environment', () => {
     ['TASKS', 'ocr,faces'],
     ['CLIP_MODEL', 'ViT-Z-99'],
     ['MAX_UPLOAD_BYTES', '0'],
-    ['CONCURRENCY', '-1'],
+    ['CLIP_CONCURRENCY', '0'],
     ['QUEUE_SIZE', '1.5'],
+    ['UPLOAD_TIMEOUT_MS', '0'],
+    ['MAX_CONNECTIONS', 'many'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadInferenceConfig({ [name]: value })).toThrow(InferenceConfigError);
     expect(() => loadInferenceConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));

@@ -55,6 +55,7 @@ describe('MT-Photos API conformance', () => {
     const engine = await OcrEngine.open({ threads: 1 });
     try {
       const direct = await engine.read(image);
+      expect(direct.lines).toHaveLength(texts.length);
       direct.lines.forEach((line, i) => {
         const xs = [line.box[0], line.box[2], line.box[4], line.box[6]];
         const ys = [line.box[1], line.box[3], line.box[5], line.box[7]];

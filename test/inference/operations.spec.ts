@@ -1,9 +1,8 @@
 import { Agent, request } from 'node:http';
-import type { OcrOutput, OcrReader } from '../../src/inference/ocr/ocr-types';
-import type { InferenceEngines } from '../../src/inference/http/engines';
 import type { HealthResponse } from '../../src/inference/http/health.controller';
 import type { MlErrorBody, OcrResponse } from '../../src/shared/wire/immich-ml';
 import { ocrFixture } from '../support/fixtures';
+import { GatedReader, gatedEngines } from '../support/gated-reader';
 import {
   API_KEY,
   emptyDir,
@@ -16,42 +15,6 @@ import {
   testClipRoot,
   type RunningApp,
 } from './helpers';
-
-/**
- * An OCR reader whose runs finish only when the test says so: the queue can be filled and a
- * shutdown started at exact moments, which a real model's timing would make flaky.
- */
-class GatedReader implements OcrReader {
-  readonly device = 'cpu' as const;
-  closed = false;
-  started = 0;
-  private gates: Array<() => void> = [];
-
-  async read(): Promise<OcrOutput> {
-    this.started++;
-    await new Promise<void>((resolve) => this.gates.push(resolve));
-    const line = { text: 'gated', score: 0.99, boxScore: 0.9, box: [1, 2, 11, 2, 11, 7, 1, 7] as const };
-    return {
-      width: 64,
-      height: 48,
-      lines: [{ ...line, box: [...line.box] as OcrOutput['lines'][0]['box'] }],
-      timings: { decodeMs: 0, detectMs: 0, classifyMs: 0, recogniseMs: 0, totalMs: 0 },
-    };
-  }
-
-  release(count = Infinity): void {
-    for (const open of this.gates.splice(0, count)) open();
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
-
-const gatedEngines = (reader: GatedReader): Partial<InferenceEngines> => ({
-  openOcr: async () => reader,
-  checkOcr: () => undefined,
-});
 
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -72,7 +35,7 @@ describe('bounded concurrency and queue', () => {
   const reader = new GatedReader();
 
   beforeAll(async () => {
-    server = await startApp({ tasks: ['ocr'], concurrency: 1, queueSize: 1 }, { engines: gatedEngines(reader) });
+    server = await startApp({ tasks: ['ocr'], ocrWorkers: 1, queueSize: 1 }, { engines: gatedEngines(reader) });
   });
   afterAll(async () => {
     reader.release();
@@ -85,14 +48,14 @@ describe('bounded concurrency and queue', () => {
     const first = send();
     await until(() => reader.started === 1);
     const second = send();
-    await until(async () => (await metric(server.url, /^inference_queue_depth /)) === 1);
+    await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 1);
 
     const third = await send();
     expect(third.status).toBe(503);
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await readJson(third)).toEqual({ error: expect.stringMatching(/busy/) });
-    expect(await metric(server.url, /^inference_rejected_total /)).toBe(1);
-    expect(await metric(server.url, /^inference_in_flight /)).toBe(1);
+    expect(await metric(server.url, /^inference_rejected_total{kind="ocr"} /)).toBe(1);
+    expect(await metric(server.url, /^inference_in_flight{kind="ocr"} /)).toBe(1);
 
     reader.release();
     await until(() => reader.started === 2);
@@ -101,7 +64,7 @@ describe('bounded concurrency and queue', () => {
       expect(response.status).toBe(200);
       expect((await readJson<OcrResponse>(response)).ocr.text).toEqual(['gated']);
     }
-    expect(await metric(server.url, /^inference_queue_depth /)).toBe(0);
+    expect(await metric(server.url, /^inference_queue_depth{kind="ocr"} /)).toBe(0);
   });
 
   it('gives up the queue place of a client that hung up', async () => {
@@ -115,15 +78,50 @@ describe('bounded concurrency and queue', () => {
       body: immichForm(immichEntries.ocr(), { image }),
       signal: abort.signal,
     }).catch(() => undefined);
-    await until(async () => (await metric(server.url, /^inference_queue_depth /)) === 1);
+    await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 1);
     abort.abort();
     await queued;
-    await until(async () => (await metric(server.url, /^inference_queue_depth /)) === 0);
+    await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 0);
     reader.release();
     expect((await running).status).toBe(200);
     // The abandoned request never reached the model.
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(reader.started).toBe(before + 1);
+  });
+});
+
+describe('a queue per kind of task', () => {
+  it('answers CLIP and /ping while every OCR slot and queue place is taken', async () => {
+    const reader = new GatedReader();
+    const clip = await testClipRoot();
+    const server = await startApp(
+      { ocrWorkers: 1, queueSize: 1, clip: { root: clip.root, modelName: 'ViT-B-16' } },
+      { engines: gatedEngines(reader) },
+    );
+    try {
+      const image = await solidJpeg([255, 255, 255]);
+      const ocr = [1, 2].map(() => predict(server.url, immichForm(immichEntries.ocr(), { image })));
+      await until(async () => (await metric(server.url, /^inference_queue_depth{kind="ocr"} /)) === 1);
+      const full = await predict(server.url, immichForm(immichEntries.ocr(), { image }));
+      expect(full.status).toBe(503);
+
+      // OCR is full and stuck; CLIP has its own queue, so it is served now.
+      const text = await predict(server.url, immichForm(immichEntries.clipTextual(), { text: '红色' }));
+      expect(text.status).toBe(200);
+      const visual = await predict(server.url, immichForm(immichEntries.clipVisual(), { image }));
+      expect(visual.status).toBe(200);
+      expect(await (await fetch(`${server.url}/ping`)).text()).toBe('pong');
+      expect(reader.started).toBe(1);
+
+      reader.release();
+      await until(() => reader.started === 2);
+      reader.release();
+      expect((await Promise.all(ocr)).map((r) => r.status)).toEqual([200, 200]);
+    } finally {
+      reader.release();
+      await server.close();
+      await clip.remove();
+    }
   });
 });
 
@@ -161,7 +159,7 @@ describe('200 concurrent requests on real models', () => {
 
   beforeAll(async () => {
     clip = await testClipRoot();
-    server = await startApp({ clip: { root: clip.root, modelName: 'ViT-B-16' }, concurrency: 2, queueSize: 8 });
+    server = await startApp({ clip: { root: clip.root, modelName: 'ViT-B-16' }, queueSize: 8 });
   });
   afterAll(async () => {
     agent.destroy();
@@ -208,7 +206,7 @@ describe('200 concurrent requests on real models', () => {
     const results = await Promise.all(forms.map(async ({ kind, form }) => ({ kind, ...(await post(form)) })));
 
     for (const result of results) {
-      if (result.kind === 'junk') expect(result.status).toBe(422);
+      if (result.kind === 'junk') expect(result.status).toBe(415);
       else if (result.status === 503) expect(Number(result.retryAfter)).toBeGreaterThanOrEqual(1);
       else {
         expect(result.status).toBe(200);
@@ -293,7 +291,7 @@ describe('/health and /metrics', () => {
       expect(text).toMatch(/inference_http_requests_total\{method="POST",route="\/predict",status="422"\} 1/);
       expect(text).toMatch(/inference_task_duration_seconds_count\{task="clip_textual",outcome="ok"\} 1/);
       expect(text).toMatch(/inference_http_request_duration_seconds_bucket\{le="[\d.]+",route="\/predict"\}/);
-      expect(text).toMatch(/^inference_queue_depth 0$/m);
+      expect(text).toMatch(/^inference_queue_depth{kind="clip"} 0$/m);
       expect(text).toMatch(/inference_model_load_seconds\{model="clip_image",device="cpu"\} [\d.e-]+/);
     } finally {
       await server.close();

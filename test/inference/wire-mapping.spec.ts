@@ -1,8 +1,6 @@
-import { parseEntries } from '../../src/inference/http/predict-entries';
 import { clipNameMismatch } from '../../src/inference/http/clip-model-names';
 import { toImmichOcr, toMtPhotosEmbedding, toMtPhotosOcr } from '../../src/inference/http/wire-mapping';
 import type { OcrOutput } from '../../src/inference/ocr/ocr-types';
-import { immichEntries } from './helpers';
 
 const output: OcrOutput = {
   width: 200,
@@ -14,6 +12,7 @@ const output: OcrOutput = {
     { text: 'overhang', score: 0.99, boxScore: 0.99, box: [-3, 90, 205, 90, 205, 104, -3, 104] },
   ],
   timings: { decodeMs: 0, detectMs: 0, classifyMs: 0, recogniseMs: 0, totalMs: 0 },
+  detector: { width: 32, height: 32 },
 };
 
 describe('Contract 1 OCR mapping', () => {
@@ -48,37 +47,6 @@ describe('Contract 2 OCR mapping', () => {
 
   it('writes embeddings as strings with 16 decimals', () => {
     expect(toMtPhotosEmbedding(Float32Array.of(0.5, -0.25))).toEqual(['0.5000000000000000', '-0.2500000000000000']);
-  });
-});
-
-describe('entries parsing', () => {
-  it("maps Immich's OCR options onto the engine's", () => {
-    expect(parseEntries(JSON.stringify(immichEntries.ocr('PP-OCRv5_server', 0.3, 0.9, 1024)))).toEqual({
-      ocr: { modelName: 'PP-OCRv5_server', options: { boxThresh: 0.3, textScoreMin: 0.9, limitSideLen: 1024 } },
-    });
-  });
-
-  it("fills in Immich's defaults for options a client leaves out", () => {
-    const entries = { ocr: { detection: { modelName: 'x' }, recognition: { modelName: 'x' } } };
-    expect(parseEntries(JSON.stringify(entries)).ocr?.options).toEqual({
-      boxThresh: 0.5,
-      textScoreMin: 0.8,
-      limitSideLen: 736,
-    });
-  });
-
-  it('rounds an odd maxResolution into the range the detector takes, and refuses a non-positive one', () => {
-    expect(parseEntries(JSON.stringify(immichEntries.ocr('m', 0.5, 0.8, 10))).ocr?.options.limitSideLen).toBe(32);
-    expect(parseEntries(JSON.stringify(immichEntries.ocr('m', 0.5, 0.8, 900.4))).ocr?.options.limitSideLen).toBe(900);
-    expect(() => parseEntries(JSON.stringify(immichEntries.ocr('m', 0.5, 0.8, 0)))).toThrow(/maxResolution/);
-  });
-
-  it('reads both CLIP halves and tolerates options it does not use', () => {
-    expect(parseEntries(JSON.stringify(immichEntries.clipVisual()))).toEqual({
-      clip: { part: 'visual', modelName: 'ViT-B-16__openai' },
-    });
-    const textual = { clip: { textual: { modelName: 'm', options: { language: 'en', future: 1 } } } };
-    expect(parseEntries(JSON.stringify(textual))).toEqual({ clip: { part: 'textual', modelName: 'm' } });
   });
 });
 

@@ -61,8 +61,21 @@ describe('DB post-processing', () => {
 
   it('sizes the detector input: short side 736, multiples of 32, long side capped', () => {
     expect(detectorSize(1440, 1080, det)).toEqual({ w: 992, h: 736 });
-    expect(detectorSize(800, 600, det)).toEqual({ w: 992, h: 736 });
     expect(detectorSize(1080, 30000, det)).toEqual({ w: 160, h: 4096 });
     expect(detectorSize(1440, 1080, { ...det, limitSideLen: 960 })).toEqual({ w: 1280, h: 960 });
+  });
+
+  it('never enlarges a small image: its sides are only rounded to multiples of 32', () => {
+    expect(detectorSize(800, 600, det)).toEqual({ w: 800, h: 608 });
+    expect(detectorSize(64, 64, det)).toEqual({ w: 64, h: 64 });
+    expect(detectorSize(1, 1, det)).toEqual({ w: 32, h: 32 });
+    // Immich's largest maxResolution on its 1440 px preview: the preview's own size, not more.
+    expect(detectorSize(1440, 1080, { ...det, limitSideLen: 2048 })).toEqual({ w: 1440, h: 1088 });
+  });
+
+  it('caps the detector input at maxPixels whatever maxResolution asks', () => {
+    const { w, h } = detectorSize(8000, 6000, { ...det, limitSideLen: 2048 });
+    expect(w * h).toBeLessThanOrEqual(det.maxPixels * 1.05);
+    expect(w / h).toBeCloseTo(8000 / 6000, 1);
   });
 });

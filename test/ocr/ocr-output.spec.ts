@@ -34,9 +34,30 @@ describe('OCR engine output and inputs', () => {
   });
 
   it('keeps boxes in original pixels when the detector works on a resized copy', async () => {
-    const small = await engine.read(ocrFixture('f06')); // 800x600: upscaled for detection
-    expect([small.width, small.height]).toEqual([800, 600]);
-    expect(Math.max(...small.lines.flatMap((l) => l.box.filter((_, i) => i % 2 === 0)))).toBeLessThan(800);
+    const out = await engine.read(ocrFixture('f01')); // 1440x1080, detected at 992x736
+    expect(out.detector).toEqual({ width: 992, height: 736 });
+    // The same photo at half size, detected at its own size: the same boxes, halved.
+    const half = await engine.read(await sharp(ocrFixture('f01')).resize(720, 540).toBuffer());
+    expect(half.detector).toEqual({ width: 736, height: 544 });
+    expect(half.lines.map((l) => l.text)).toEqual(out.lines.map((l) => l.text));
+    expect(out.lines.length).toBe(3);
+    out.lines.forEach((line, i) =>
+      line.box.forEach((v, k) => expect(Math.abs(v - 2 * half.lines[i].box[k])).toBeLessThan(12)),
+    );
+  });
+
+  it('never enlarges a small image for the detector: a 64x64 or 1x1 image costs its own size', async () => {
+    const small = await engine.read(ocrFixture('f06')); // 800x600: detected at its own size
+    expect(small.detector).toEqual({ width: 800, height: 608 });
+    expect(small.lines.map((l) => l.text)).toEqual(['订单编号 20240506123', '联系电话 021-55556666']);
+    for (const size of [64, 1]) {
+      const tiny = await sharp({ create: { width: size, height: size, channels: 3, background: '#fff' } })
+        .png()
+        .toBuffer();
+      const out = await engine.read(tiny, { limitSideLen: 2048 });
+      expect(out.detector).toEqual({ width: Math.max(32, size), height: Math.max(32, size) });
+      expect(out.lines).toEqual([]);
+    }
   });
 
   it('reads a 48 MP photo from a smaller decode and still reports boxes in its own pixels', async () => {
@@ -86,7 +107,8 @@ describe('OCR engine output and inputs', () => {
 
   it.each([
     ['an empty file', Buffer.alloc(0), 'empty', /empty/],
-    ['text that is not an image', Buffer.from('hello, not an image'), 'undecodable', /not a decodable image/],
+    ['text that is not an image', Buffer.from('hello, not an image'), 'unsupported', /not a photo format/],
+    ['an SVG', Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>'), 'unsupported', /SVG/],
     ['a truncated JPEG', truncated(ocrFixture('f02')), 'undecodable', /could not be decoded|premature|truncated/i],
     ['a 30000x30000 PNG header', hugePngHeader(), 'too-large', /30000x30000.*over the limit/],
   ])('rejects %s with a clear ImageInputError', async (_name, input, kind, message) => {
@@ -97,11 +119,23 @@ describe('OCR engine output and inputs', () => {
   });
 
   it('honours per-call thresholds (Immich minScore options)', async () => {
-    const strict = await engine.read(ocrFixture('f03'), { textScoreMin: 0.999, boxThresh: 0.5 });
     const loose = await engine.read(ocrFixture('f03'), { textScoreMin: 0.5 });
+    const scores = loose.lines.map((l) => l.score).sort((a, b) => a - b);
+    expect(scores.length).toBeGreaterThanOrEqual(4);
+    // A threshold between the lowest and highest score keeps some lines and drops others.
+    const middle = (scores[0] + scores[scores.length - 1]) / 2;
+    const strict = await engine.read(ocrFixture('f03'), { textScoreMin: middle });
+    expect(strict.lines.length).toBeGreaterThan(0);
     expect(strict.lines.length).toBeLessThan(loose.lines.length);
-    expect(strict.lines.every((l) => l.score >= 0.999)).toBe(true);
+    expect(strict.lines.every((l) => l.score >= middle)).toBe(true);
     const noBoxes = await engine.read(ocrFixture('f03'), { boxThresh: 0.99 });
     expect(noBoxes.lines).toEqual([]);
+  });
+
+  it('honours maxResolution (the detector input short side) on an image larger than it', async () => {
+    const smaller = await engine.read(ocrFixture('f03'), { limitSideLen: 480 });
+    expect(smaller.detector).toEqual({ width: 640, height: 480 });
+    expect(smaller.lines.length).toBeGreaterThan(0);
+    expect(withoutSpaces(smaller.lines.map((l) => l.text).join(''))).toContain('收银小票');
   });
 });

@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib';
+import sharp from 'sharp';
 
 /** A valid PNG header claiming width x height, with no pixel data: a decompression bomb's calling card. */
 export function hugePngHeader(width = 30000, height = 30000): Buffer {
@@ -33,4 +34,24 @@ function crc32(buf: Buffer): number {
     for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
   }
   return ~crc >>> 0;
+}
+
+/**
+ * A real 64x64 JPEG whose frame header (SOF) says width x height: the data ends long before the
+ * rows the header promises, which libjpeg would fill in with grey at the header's full size.
+ */
+export async function lyingJpeg(width: number, height: number): Promise<Buffer> {
+  const jpeg = Buffer.from(
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#888' } })
+      .jpeg()
+      .toBuffer(),
+  );
+  for (let i = 2; i < jpeg.length - 8; i++) {
+    if (jpeg[i] === 0xff && (jpeg[i + 1] === 0xc0 || jpeg[i + 1] === 0xc2)) {
+      jpeg.writeUInt16BE(height, i + 5);
+      jpeg.writeUInt16BE(width, i + 7);
+      return jpeg;
+    }
+  }
+  throw new Error('no SOF marker');
 }

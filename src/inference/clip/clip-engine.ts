@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { ImageInfo } from '../../shared/image/decode';
 import { type Device, openSession, ort } from '../onnx/session';
 import {
   type ClipPart,
@@ -40,6 +41,9 @@ export interface ClipPartStatus {
 }
 
 export class ClipModelMissingError extends Error {
+  /** The same without this machine's paths: the file and the variable that says where (for HTTP answers). */
+  readonly publicMessage: string;
+
   constructor(
     readonly modelName: string,
     readonly part: ClipPart,
@@ -52,6 +56,9 @@ export class ClipModelMissingError extends Error {
         `put the files in ${dir} or run \`immich-ai models download clip ${modelName}\``,
     );
     this.name = 'ClipModelMissingError';
+    this.publicMessage =
+      `cn-clip ${modelName} ${part} model is not installed: ${basename(path)} is missing from ` +
+      `$CLIP_DOWNLOAD_ROOT/${basename(dir)}; put the files there or run \`immich-ai models download clip ${modelName}\``;
   }
 }
 
@@ -123,10 +130,13 @@ export class ClipEngine implements ClipEncoder {
     await this.part(part);
   }
 
-  async encodeImage(image: Buffer): Promise<{ embedding: Float32Array; width: number; height: number }> {
+  async encodeImage(
+    image: Buffer,
+    info?: ImageInfo,
+  ): Promise<{ embedding: Float32Array; width: number; height: number }> {
     const { session } = await this.part('image');
     const size = this.spec.imageSize;
-    const tensor = await preprocessClipImage(image, size, this.options.maxPixels);
+    const tensor = await preprocessClipImage(image, size, this.options.maxPixels, info);
     const input = new ort.Tensor('float32', tensor.data, [1, 3, size, size]);
     const embedding = await this.run(session, 'image', input);
     return { embedding, width: tensor.width, height: tensor.height };

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_PIXELS, normalisedPipeline, readImageInfo, toRgb } from '../../shared/image/decode';
+import { DEFAULT_MAX_PIXELS, decodeRgb, type ImageInfo, readImageInfo } from '../../shared/image/decode';
 
 /** OpenAI CLIP's normalisation, which Chinese-CLIP kept (cn_clip/clip/utils.py image_transform). */
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
@@ -17,15 +17,17 @@ export interface ClipImageTensor {
  * Chinese-CLIP's image transform: `Resize((S, S), BICUBIC)` straight to a square (no aspect-preserving
  * crop, unlike OpenAI CLIP), RGB, /255, mean/std, CHW. libvips' cubic kernel is Catmull-Rom, the same
  * a=-0.5 bicubic PIL uses, and like PIL it widens the kernel when shrinking, so it antialiases too.
- * The header is read first so an oversize image is refused before any pixel is decoded.
+ * The header is read first (or given, when the caller has read it) so an oversize image is refused
+ * before any pixel is decoded.
  */
 export async function preprocessClipImage(
   input: Buffer,
   size: number,
   maxPixels = DEFAULT_MAX_PIXELS,
+  info?: ImageInfo,
 ): Promise<ClipImageTensor> {
-  const { width, height } = await readImageInfo(input, maxPixels);
-  const rgb = await toRgb(normalisedPipeline(input, maxPixels).resize(size, size, { fit: 'fill', kernel: 'cubic' }));
+  const { width, height } = info ?? (await readImageInfo(input, maxPixels));
+  const rgb = await decodeRgb(input, maxPixels, (p) => p.resize(size, size, { fit: 'fill', kernel: 'cubic' }));
   return { data: toNormalisedChw(rgb.data, size * size), size, width, height };
 }
 

@@ -64,13 +64,18 @@ export class ClipTokenizer {
     return out;
   }
 
-  /** Ids of the word pieces, at most `limit` of them (the rest would be truncated anyway). */
+  /**
+   * Ids of the word pieces, at most `limit` of them: the text is read only as far as they need
+   * (see `segments`), so a 1 MB text costs what a short one does.
+   */
   ids(text: string, limit = Infinity): number[] {
     const out: number[] = [];
-    for (const word of basicTokenize(text)) {
-      for (const piece of this.wordpiece(word)) {
-        if (out.length >= limit) return out;
-        out.push(piece === UNK ? this.unkId : this.vocab.get(piece)!);
+    for (const segment of segments(text, limit === Infinity ? Infinity : limit * SCAN_PER_TOKEN)) {
+      for (const word of basicTokenize(segment)) {
+        for (const piece of this.wordpiece(word)) {
+          if (out.length >= limit) return out;
+          out.push(piece === UNK ? this.unkId : this.vocab.get(piece)!);
+        }
       }
     }
     return out;
@@ -122,6 +127,50 @@ export function parseVocab(text: string): Map<string, number> {
   const vocab = new Map<string, number>();
   lines.forEach((line, index) => vocab.set(pythonStrip(line), index));
   return vocab;
+}
+
+/**
+ * Characters no token ever spans, at any stage of BasicTokenizer: its whitespace (space, tab, CR, LF,
+ * Zs), the line and paragraph separators that Python's str.split() also splits on, and CJK ideographs
+ * (each its own word). Tokenizing the text between them piece by piece gives exactly the tokens of
+ * the whole, so the pieces can be taken one at a time until there are enough.
+ */
+const BOUNDARY =
+  /[\t\n\r\p{Zs}\u2028\u2029]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u{20000}-\u{2a6df}\u{2a700}-\u{2ceaf}\u{2f800}-\u{2fa1f}]/gu;
+
+/** A BOUNDARY match that is whitespace (the others are CJK ideographs). */
+const SPACE = /^[\t\n\r\p{Zs}\u2028\u2029]/u;
+
+/**
+ * Characters read per token wanted: a word of up to 200 characters (longer is one [UNK]) and its
+ * punctuation. Only text made of words longer than that could need more to fill the 50 tokens, and
+ * such text is cut here rather than read to its end.
+ */
+const SCAN_PER_TOKEN = MAX_CHARS_PER_WORD + 1;
+
+/**
+ * The text between BOUNDARY characters, CJK ideographs on their own, lazily and at most `budget`
+ * characters of it in all: whitespace between them costs a regex scan, not a tokenizer pass.
+ */
+export function* segments(text: string, budget = Infinity): Generator<string> {
+  const boundary = new RegExp(BOUNDARY.source, BOUNDARY.flags);
+  let start = 0;
+  let left = budget;
+  for (let match = boundary.exec(text); left > 0; match = boundary.exec(text)) {
+    const end = match ? match.index : text.length;
+    if (end > start) {
+      const piece = text.slice(start, Math.min(end, start + left));
+      left -= piece.length;
+      yield piece;
+    }
+    if (!match) return;
+    // A CJK ideograph is a word of its own; whitespace is dropped.
+    if (!SPACE.test(match[0])) {
+      left -= match[0].length;
+      yield match[0];
+    }
+    start = match.index + match[0].length;
+  }
 }
 
 /** BasicTokenizer.tokenize with do_lower_case=True: clean, isolate CJK, lowercase, strip accents, split punctuation. */

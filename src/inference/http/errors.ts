@@ -3,13 +3,8 @@
  * errors) keep their own classes; the exception filter maps all of them to statuses.
  */
 
-/** Every slot and queue place is taken: 503 with Retry-After, the client should come back shortly. */
-export class QueueFullError extends Error {
-  constructor(readonly retryAfterSeconds: number) {
-    super('the service is busy: every slot and queue place is taken; retry shortly');
-    this.name = 'QueueFullError';
-  }
-}
+import { ClipModelMissingError } from '../clip/clip-engine';
+import { OcrModelMissingError } from '../ocr/model-files';
 
 /** A model could not be opened (files missing or corrupt): 503, and /health says the same. */
 export class ModelUnavailableError extends Error {
@@ -30,10 +25,11 @@ export class UnsupportedRequestError extends Error {
   }
 }
 
-/** The service is shutting down and takes no new work: 503. */
-export class ShuttingDownError extends Error {
-  constructor() {
-    super('the service is shutting down');
-    this.name = 'ShuttingDownError';
-  }
+/**
+ * What an HTTP answer (an error body, /health) may say about a model failure: the file and the
+ * variable to fix, never this machine's paths; the log line has the full message.
+ */
+export function publicModelError(error: unknown, model: string): string {
+  if (error instanceof ClipModelMissingError || error instanceof OcrModelMissingError) return error.publicMessage;
+  return `the ${model} model could not be loaded (the service log says why)`;
 }

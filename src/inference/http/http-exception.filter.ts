@@ -2,10 +2,14 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { Request, Response } from 'express';
 import type { MlErrorBody } from '../../shared/wire/immich-ml';
 import type { MtErrorBody } from '../../shared/wire/mt-photos';
-import { ImageInputError } from '../../shared/image/decode';
+import { IMAGE_ERROR_STATUS, ImageInputError } from '../../shared/image/decode';
+import { HttpError } from '../../shared/http/http-error';
+import { ClientGoneError } from '../../shared/http/incoming-form';
+import { QueueFullError } from '../../shared/queue/limiter';
 import { ClipModelMissingError } from '../clip/clip-engine';
 import { OcrModelMissingError } from '../ocr/model-files';
-import { ModelUnavailableError, QueueFullError, ShuttingDownError, UnsupportedRequestError } from './errors';
+import { OcrPoolBusyError } from '../ocr/ocr-worker-pool';
+import { ModelUnavailableError, publicModelError, UnsupportedRequestError } from './errors';
 
 /** Routes that speak Contract 2 (MT-Photos): their failures use `{"result":[],"msg":...}`. */
 const MT_PHOTOS_ROUTE = /^\/(check|ocr|clip\/(img|txt))\/?$/;
@@ -22,7 +26,8 @@ interface Answer {
 
 /**
  * The one place failures become HTTP answers: a real status, a JSON body in the shape of the
- * contract the route speaks, never a stack trace and never 200.
+ * contract the route speaks, never a stack trace, a file path or 200. A 413 for a body over
+ * MAX_UPLOAD_BYTES closes the connection (its HttpError says so): the rest of the body is not read.
  */
 @Catch()
 export class InferenceExceptionFilter implements ExceptionFilter {
@@ -32,7 +37,7 @@ export class InferenceExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    if (!res.socket || res.socket.destroyed) {
+    if (!res.socket || res.socket.destroyed || error instanceof ClientGoneError) {
       // The client hung up (mid-upload, say): nobody will read an answer, and it is not our failure.
       this.logger.debug(`${req.method} ${req.path}: client went away (${(error as Error)?.message})`);
       return;
@@ -52,10 +57,8 @@ export class InferenceExceptionFilter implements ExceptionFilter {
   }
 
   private answer(error: unknown, req: Request): Answer {
-    if (error instanceof ImageInputError) {
-      const status = { empty: 400, undecodable: 422, 'too-large': 413 }[error.kind];
-      return { status, message: error.message };
-    }
+    if (error instanceof HttpError) return { status: error.status, message: error.message, headers: error.headers };
+    if (error instanceof ImageInputError) return { status: IMAGE_ERROR_STATUS[error.kind], message: error.message };
     if (error instanceof QueueFullError) {
       return {
         status: HttpStatus.SERVICE_UNAVAILABLE,
@@ -63,16 +66,18 @@ export class InferenceExceptionFilter implements ExceptionFilter {
         headers: { 'Retry-After': String(error.retryAfterSeconds) },
       };
     }
-    if (error instanceof ShuttingDownError) {
+    if (error instanceof OcrPoolBusyError) {
       return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message, headers: { 'Retry-After': '1' } };
     }
-    // The missing-file errors name the file to install: the user should see it.
+    // The missing-file errors name the file to install and the variable that says where, not the
+    // folder's path on this machine (the log line has that).
     if (
       error instanceof ClipModelMissingError ||
       error instanceof OcrModelMissingError ||
       error instanceof ModelUnavailableError
     ) {
-      return { status: HttpStatus.SERVICE_UNAVAILABLE, message: error.message };
+      const model = error instanceof ModelUnavailableError ? error.model : 'requested';
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, message: publicModelError(error, model) };
     }
     // The client went away while its request waited for a slot; nobody reads this answer.
     if (error instanceof Error && error.name === 'AbortError') {

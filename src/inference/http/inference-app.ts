@@ -3,9 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import type { InferenceConfig } from '../../config/inference.config';
+import type { ByteBudget } from '../../shared/http/byte-budget';
+import { GracefulShutdown } from '../../shared/http/graceful-shutdown';
+import { LimitedExpressAdapter } from '../../shared/http/http-server';
+import { WIRE_LIMITS } from '../../shared/wire/limits';
 import type { InferenceEngines } from './engines';
-import { GracefulShutdown } from './graceful-shutdown.service';
 import { InferenceModule } from './inference.module';
+import { UPLOAD_MEMORY } from './inference.tokens';
 import { MetricsService } from './metrics.service';
 
 export interface InferenceAppOptions {
@@ -25,18 +29,23 @@ export async function createInferenceApp(
   config: InferenceConfig,
   options: InferenceAppOptions = {},
 ): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(InferenceModule.forRoot(config, options.engines), {
-    logger: options.logger,
-    // Parsers are registered below with our limits; Nest's defaults would come first otherwise.
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestExpressApplication>(
+    InferenceModule.forRoot(config, options.engines),
+    new LimitedExpressAdapter(config.http),
+    {
+      logger: options.logger,
+      // Forms are read by the shared reader (form.interceptor.ts); JSON is registered below with our limit.
+      bodyParser: false,
+    },
+  );
   app.disable('x-powered-by');
+  const metrics = app.get(MetricsService);
+  metrics.watchUploadMemory(app.get<ByteBudget>(UPLOAD_MEMORY));
   // Order matters: shutdown refusal first (a refused request is still counted by the metrics).
-  app.use(app.get(MetricsService).httpMiddleware);
+  app.use(metrics.httpMiddleware);
   app.use(app.get(GracefulShutdown).middleware);
-  // JSON is only /clip/txt's {"text": ...}; urlencoded lets a plain HTML form or curl -d reach /predict.
-  app.useBodyParser('json', { limit: '1mb' });
-  app.useBodyParser('urlencoded', { limit: '1mb', extended: false });
+  // JSON is only /clip/txt's {"text": ...}: the text field's limit, as in a form.
+  app.useBodyParser('json', { limit: WIRE_LIMITS.textBytes + 1024 });
   if (options.shutdownHooks) app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   return app;
 }
@@ -51,7 +60,7 @@ export async function startInferenceServer(
   const port = (app.getHttpServer().address() as AddressInfo).port;
   new Logger('Inference').log(
     `listening on http://${config.host}:${port} (device ${config.device}, tasks ${config.tasks.join(',')}, ` +
-      `concurrency ${config.concurrency}, queue ${config.queueSize}, ` +
+      `clip concurrency ${config.clipConcurrency}, queue ${config.queueSize} per kind, ` +
       `ocr ${config.ocrWorkers ? `on ${config.ocrWorkers} worker threads` : 'in the main thread'})`,
   );
   return { app, port };

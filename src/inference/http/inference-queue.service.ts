@@ -1,39 +1,46 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import type { InferenceConfig } from '../../config/inference.config';
-import { ConcurrencyLimiter } from './concurrency-limiter';
-import { QueueFullError } from './errors';
+import { ConcurrencyLimiter, QueueFullError } from '../../shared/queue/limiter';
 import { INFERENCE_CONFIG } from './inference.tokens';
-import { MetricsService, TaskLabel } from './metrics.service';
+import { MetricsService, QueueKind, TaskLabel } from './metrics.service';
 import type { ServerTiming } from './server-timing';
 
+const KIND: Record<TaskLabel, QueueKind> = { ocr: 'ocr', clip_visual: 'clip', clip_textual: 'clip' };
+
 /**
- * Every model run goes through here: the bounded concurrency and short queue (CONCURRENCY,
- * QUEUE_SIZE) and the per-task latency metrics.
+ * Every model run goes through here: one queue per kind of task (QUEUE_SIZE places each), so a CLIP
+ * request never waits behind OCR, and the per-task latency metrics. OCR runs one image per OCR worker
+ * (one in the main thread without workers); CLIP runs CLIP_CONCURRENCY at once.
  */
 @Injectable()
 export class InferenceQueue {
-  private readonly limiter: ConcurrencyLimiter;
+  private readonly limiters: Record<QueueKind, ConcurrencyLimiter>;
 
   constructor(
     @Inject(INFERENCE_CONFIG) config: InferenceConfig,
     private readonly metrics: MetricsService,
   ) {
-    this.limiter = new ConcurrencyLimiter(config.concurrency, config.queueSize, ({ active, queued }) => {
-      metrics.inFlight.set(active);
-      metrics.queueDepth.set(queued);
-    });
+    const limiter = (kind: QueueKind, concurrency: number) =>
+      new ConcurrencyLimiter(concurrency, config.queueSize, ({ active, queued }) => {
+        metrics.inFlight.set({ kind }, active);
+        metrics.queueDepth.set({ kind }, queued);
+      });
+    this.limiters = {
+      ocr: limiter('ocr', Math.max(1, config.ocrWorkers)),
+      clip: limiter('clip', config.clipConcurrency),
+    };
   }
 
   /**
-   * Runs `work` in a slot; QueueFullError when none is free and the queue is full. The wait and the
-   * run are added to `timing` (the request's Server-Timing header) when given.
+   * Runs `work` in a slot of its kind; QueueFullError when none is free and the queue is full. The
+   * wait and the run are added to `timing` (the request's Server-Timing header) when given.
    */
   async run<T>(task: TaskLabel, work: () => Promise<T>, signal?: AbortSignal, timing?: ServerTiming): Promise<T> {
     const requested = performance.now();
     let started: number | undefined;
     try {
-      return await this.limiter.run(async () => {
+      return await this.limiters[KIND[task]].run(async () => {
         started = performance.now();
         const result = await work();
         const ran = performance.now() - started;
@@ -43,7 +50,7 @@ export class InferenceQueue {
         return result;
       }, signal);
     } catch (error) {
-      if (error instanceof QueueFullError) this.metrics.rejected.inc();
+      if (error instanceof QueueFullError) this.metrics.rejected.inc({ kind: KIND[task] });
       else if (started !== undefined) {
         this.metrics.taskDuration.observe({ task, outcome: 'error' }, (performance.now() - started) / 1000);
       }

@@ -2,9 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ByteBudget } from '../../shared/http/byte-budget';
 
 /** What a model run was for; one latency histogram series each. */
 export type TaskLabel = 'ocr' | 'clip_visual' | 'clip_textual';
+
+/** Which queue a run waits in: one per kind of task. */
+export type QueueKind = 'ocr' | 'clip';
 
 /**
  * Prometheus metrics of one app instance. A registry per instance (not prom-client's global one), so
@@ -39,19 +43,28 @@ export class MetricsService {
 
   readonly queueDepth = new Gauge({
     name: 'inference_queue_depth',
-    help: 'Requests waiting for a model slot',
+    help: 'Requests waiting for a model slot, by queue (ocr, clip)',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 
   readonly inFlight = new Gauge({
     name: 'inference_in_flight',
-    help: 'Model runs in progress',
+    help: 'Model runs in progress, by queue (ocr, clip)',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 
   readonly rejected = new Counter({
     name: 'inference_rejected_total',
-    help: 'Requests refused with 503 because every slot and queue place was taken',
+    help: 'Requests refused with 503 because every slot and queue place of their queue was taken',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  readonly uploadMemory = new Gauge({
+    name: 'inference_upload_memory_bytes',
+    help: 'Upload bytes held in memory by requests in progress (capped by UPLOAD_MEMORY_BYTES)',
     registers: [this.registry],
   });
 
@@ -71,6 +84,12 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'inference_' });
+  }
+
+  /** Reports the upload memory budget's use at each scrape. */
+  watchUploadMemory(budget: ByteBudget): void {
+    const gauge = this.uploadMemory as Gauge & { collect?: () => void };
+    gauge.collect = () => gauge.set(budget.used);
   }
 
   /**

@@ -7,7 +7,7 @@ import { OcrModelMissingError } from '../ocr/model-files';
 import type { OcrReader } from '../ocr/ocr-types';
 import type { Device } from '../onnx/session';
 import type { ClipModel, InferenceEngines } from './engines';
-import { ModelUnavailableError, UnsupportedRequestError } from './errors';
+import { ModelUnavailableError, publicModelError, UnsupportedRequestError } from './errors';
 import { INFERENCE_CONFIG, INFERENCE_ENGINES } from './inference.tokens';
 import { MetricsService } from './metrics.service';
 
@@ -189,7 +189,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
       await this.engines.checkOcr(this.config.ocrModelDir);
       return { model: 'ocr', state: this.ocrReader.state, loadable: true };
     } catch (error) {
-      return { model: 'ocr', state: this.ocrReader.state, loadable: false, error: (error as Error).message };
+      return { model: 'ocr', state: this.ocrReader.state, loadable: false, error: publicModelError(error, 'ocr') };
     }
   }
 
@@ -203,9 +203,9 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
       const files = await encoder.checkInstalled(part);
       if (files.installed) return { model, state: lazy.state, loadable: true };
       const missing = new ClipModelMissingError(encoder.modelName, part, files.missing[0], files.dir);
-      return { model, state: lazy.state, loadable: false, error: missing.message };
+      return { model, state: lazy.state, loadable: false, error: missing.publicMessage };
     } catch (error) {
-      return { model, state: lazy.state, loadable: false, error: (error as Error).message };
+      return { model, state: lazy.state, loadable: false, error: publicModelError(error, model) };
     }
   }
 
@@ -213,7 +213,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
   private known(model: ModelName, lazy: Lazy<{ device: Device }>): ModelStatus | undefined {
     const base = { model, state: lazy.state, loadSeconds: lazy.loadSeconds };
     if (lazy.state === 'ready') return { ...base, loadable: true, device: lazy.current?.device };
-    if (lazy.state === 'failed') return { ...base, loadable: false, error: lazy.lastError?.message };
+    if (lazy.state === 'failed') return { ...base, loadable: false, error: publicModelError(lazy.lastError, model) };
     return undefined;
   }
 

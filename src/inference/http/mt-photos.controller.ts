@@ -1,9 +1,10 @@
-import { Body, Controller, HttpCode, Post, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
-import { FileInterceptor } from '@nestjs/platform-express';
+import { Body, Controller, HttpCode, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { Response } from 'express';
+import type { FormParts } from '../../shared/http/incoming-form';
 import type { MtCheckResponse, MtClipResponse, MtOcrResponse } from '../../shared/wire/mt-photos';
 import { ApiKeyGuard } from './api-key.guard';
 import { ClientSignal } from './client-signal.decorator';
+import { Form, FormInterceptor } from './form.interceptor';
 import { MtPhotosService } from './mt-photos.service';
 import { withServerTiming } from './server-timing';
 
@@ -21,24 +22,24 @@ export class MtPhotosController {
 
   @Post('ocr')
   @HttpCode(200)
-  @UseInterceptors(FileInterceptor('file'))
+  @UseInterceptors(FormInterceptor('file'))
   ocr(
-    @UploadedFile() file: Express.Multer.File | undefined,
+    @Form() form: FormParts,
     @ClientSignal() signal: AbortSignal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<MtOcrResponse> {
-    return withServerTiming(res, (timing) => this.service.ocr(file?.buffer, signal, timing));
+    return withServerTiming(res, (timing) => this.service.ocr(form.image, signal, timing));
   }
 
   @Post('clip/img')
   @HttpCode(200)
-  @UseInterceptors(FileInterceptor('file'))
+  @UseInterceptors(FormInterceptor('file'))
   clipImage(
-    @UploadedFile() file: Express.Multer.File | undefined,
+    @Form() form: FormParts,
     @ClientSignal() signal: AbortSignal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<MtClipResponse> {
-    return withServerTiming(res, (timing) => this.service.clipImage(file?.buffer, signal, timing));
+    return withServerTiming(res, (timing) => this.service.clipImage(form.image, signal, timing));
   }
 
   @Post('clip/txt')

@@ -1,6 +1,6 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { InferenceConfig } from '../../config/inference.config';
-import { readImageInfo } from '../../shared/image/decode';
+import { type ImageInfo, readImageInfo } from '../../shared/image/decode';
 import type { MtCheckResponse, MtClipResponse, MtOcrResponse } from '../../shared/wire/mt-photos';
 import { INFERENCE_CONFIG } from './inference.tokens';
 import { InferenceQueue } from './inference-queue.service';
@@ -28,17 +28,18 @@ export class MtPhotosService {
   }
 
   async ocr(file: Buffer | undefined, signal?: AbortSignal, timing?: ServerTiming): Promise<MtOcrResponse> {
-    const image = await this.image(file);
+    const { image, info } = await this.image(file);
     const reader = await this.registry.ocr();
     // The original service ran RapidOCR with its defaults; the engine's defaults are the same.
-    const output = await this.queue.run('ocr', () => reader.read(image), signal, timing);
+    const output = await this.queue.run('ocr', () => reader.read(image, {}, info), signal, timing);
     return toMtPhotosOcr(output);
   }
 
   async clipImage(file: Buffer | undefined, signal?: AbortSignal, timing?: ServerTiming): Promise<MtClipResponse> {
-    const image = await this.image(file);
+    const { image, info } = await this.image(file);
     const encoder = await this.registry.clip('image');
-    const { embedding } = await this.queue.run('clip_visual', () => encoder.encodeImage(image), signal, timing);
+    const run = () => encoder.encodeImage(image, info);
+    const { embedding } = await this.queue.run('clip_visual', run, signal, timing);
     return { result: toMtPhotosEmbedding(embedding) };
   }
 
@@ -50,10 +51,9 @@ export class MtPhotosService {
     return { result: toMtPhotosEmbedding(embedding) };
   }
 
-  /** The multipart `file`, with its header checked before it takes a queue place. */
-  private async image(file: Buffer | undefined): Promise<Buffer> {
+  /** The multipart `file`, with its header read (once) before it takes a queue place. */
+  private async image(file: Buffer | undefined): Promise<{ image: Buffer; info: ImageInfo }> {
     if (!file) throw new BadRequestException('a multipart "file" with the image is required');
-    await readImageInfo(file, this.config.maxImagePixels);
-    return file;
+    return { image: file, info: await readImageInfo(file, this.config.maxImagePixels) };
   }
 }

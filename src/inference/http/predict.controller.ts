@@ -1,7 +1,9 @@
-import { Body, Controller, Get, Header, HttpCode, Post, Res, UploadedFile, UseInterceptors } from '@nestjs/common';
-import { FileInterceptor } from '@nestjs/platform-express';
+import { Controller, Get, Header, HttpCode, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { Response } from 'express';
+import type { FormParts } from '../../shared/http/incoming-form';
+import { PredictKeyGuard } from './api-key.guard';
 import { ClientSignal } from './client-signal.decorator';
+import { Form, FormInterceptor } from './form.interceptor';
 import { PredictService, type PredictResponse } from './predict.service';
 import { withServerTiming } from './server-timing';
 
@@ -24,14 +26,13 @@ export class PredictController {
   /** Multipart: `entries` (JSON) and an `image` file or a `text` field, as Immich sends them. */
   @Post('predict')
   @HttpCode(200)
-  @UseInterceptors(FileInterceptor('image'))
+  @UseGuards(PredictKeyGuard)
+  @UseInterceptors(FormInterceptor('image'))
   predict(
-    @Body() body: Record<string, unknown> | undefined,
-    @UploadedFile() image: Express.Multer.File | undefined,
+    @Form() form: FormParts,
     @ClientSignal() signal: AbortSignal,
     @Res({ passthrough: true }) res: Response,
   ): Promise<PredictResponse> {
-    const input = { entries: body?.entries, image: image?.buffer, text: body?.text };
-    return withServerTiming(res, (timing) => this.service.predict(input, signal, timing));
+    return withServerTiming(res, (timing) => this.service.predict(form, signal, timing));
   }
 }

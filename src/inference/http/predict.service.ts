@@ -1,13 +1,15 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { InferenceConfig } from '../../config/inference.config';
-import { readImageInfo } from '../../shared/image/decode';
+import { type ImageInfo, readImageInfo } from '../../shared/image/decode';
+import type { FormParts } from '../../shared/http/incoming-form';
+import { parseEntries } from '../../shared/wire/entries';
 import { encodeEmbedding, type EncodedEmbedding, type OcrResult } from '../../shared/wire/immich-ml';
 import { clipNameMismatch } from './clip-model-names';
 import { UnsupportedRequestError } from './errors';
 import { INFERENCE_CONFIG } from './inference.tokens';
 import { InferenceQueue } from './inference-queue.service';
 import { ModelRegistry } from './model-registry.service';
-import { parseEntries, type PredictPlan } from './predict-entries';
+import { planPredict, type PredictPlan } from './predict-entries';
 import type { ServerTiming } from './server-timing';
 import { toImmichOcr } from './wire-mapping';
 
@@ -19,14 +21,6 @@ export interface PredictResponse {
   imageWidth?: number;
 }
 
-export interface PredictInput {
-  /** The `entries` form field, unparsed. */
-  entries: unknown;
-  image?: Buffer;
-  /** The `text` form field; anything but a string is refused. */
-  text?: unknown;
-}
-
 /** Contract 1 behind the controller: entries -> model runs -> Immich's response shapes. */
 @Injectable()
 export class PredictService {
@@ -36,25 +30,22 @@ export class PredictService {
     private readonly queue: InferenceQueue,
   ) {}
 
-  async predict(input: PredictInput, signal?: AbortSignal, timing?: ServerTiming): Promise<PredictResponse> {
-    const plan = parseEntries(input.entries);
-    const { image } = input;
-    if (input.text !== undefined && typeof input.text !== 'string') {
-      throw new BadRequestException('"text" must be a single form field');
-    }
-    const text = input.text as string | undefined;
+  async predict(form: FormParts, signal?: AbortSignal, timing?: ServerTiming): Promise<PredictResponse> {
+    const plan = planPredict(parseEntries(form.entries));
+    const { image, text } = form;
     if (image === undefined && text === undefined) {
       throw new BadRequestException('either image or text must be provided');
     }
     this.checkInputs(plan, image, text);
 
-    // Header only: refuses empty, unreadable and oversized images before they take a queue place.
+    // The one header read of this request: refuses empty, unknown-format and oversized images before
+    // they take a queue place, and is handed to the engines so they do not read it again.
     const info = image ? await readImageInfo(image, this.config.maxImagePixels) : undefined;
     const response: PredictResponse = {};
     if (plan.clip?.part === 'visual') {
       const encoder = await this.registry.clip('image');
-      const { embedding } = await this.queue.run('clip_visual', () => encoder.encodeImage(image!), signal, timing);
-      response.clip = encodeEmbedding(embedding);
+      const run = () => encoder.encodeImage(image!, info);
+      response.clip = encodeEmbedding((await this.queue.run('clip_visual', run, signal, timing)).embedding);
     } else if (plan.clip?.part === 'textual') {
       const encoder = await this.registry.clip('text');
       response.clip = encodeEmbedding(
@@ -64,14 +55,10 @@ export class PredictService {
     if (plan.ocr) {
       const reader = await this.registry.ocr();
       const options = plan.ocr.options;
-      const output = await this.queue.run('ocr', () => reader.read(image!, options), signal, timing);
+      const output = await this.queue.run('ocr', () => reader.read(image!, options, info), signal, timing);
       response.ocr = toImmichOcr(output, { minBoxScore: options.boxThresh, minTextScore: options.textScoreMin });
     }
-    if (info) {
-      // The size after EXIF orientation: the frame the OCR boxes are fractions of.
-      response.imageHeight = info.height;
-      response.imageWidth = info.width;
-    }
+    if (info) sizeOf(response, info);
     return response;
   }
 
@@ -87,4 +74,10 @@ export class PredictService {
       if (mismatch) throw new UnsupportedRequestError(mismatch);
     }
   }
+}
+
+/** The size after EXIF orientation: the frame the OCR boxes are fractions of. */
+function sizeOf(response: PredictResponse, info: ImageInfo): void {
+  response.imageHeight = info.height;
+  response.imageWidth = info.width;
 }

@@ -15,17 +15,6 @@ export class ServerTiming {
   }
 }
 
-/** Reads a `Server-Timing` header back: name -> milliseconds (summed if a name repeats). */
-export function parseServerTiming(header: string | null): Record<string, number> {
-  const result: Record<string, number> = {};
-  for (const part of (header ?? '').split(',')) {
-    const [name, ...params] = part.trim().split(';');
-    const duration = params.map((p) => /^dur=([\d.]+)$/.exec(p.trim())).find(Boolean);
-    if (name && duration) result[name] = (result[name] ?? 0) + Number(duration[1]);
-  }
-  return result;
-}
-
 /** Runs a handler with a fresh ServerTiming and puts the header on its (successful) response. */
 export async function withServerTiming<T>(
   res: { headersSent: boolean; setHeader(name: string, value: string): unknown },

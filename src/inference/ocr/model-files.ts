@@ -11,7 +11,11 @@ export interface OcrModelFiles {
 }
 
 export class OcrModelMissingError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The same without this machine's paths (for HTTP answers). */
+    readonly publicMessage: string,
+  ) {
     super(message);
     this.name = 'OcrModelMissingError';
   }
@@ -28,12 +32,20 @@ export function bundledModelDir(): string {
  * `*rec*.onnx`, `*cls*.onnx` or `*textline_ori*.onnx`, a `*.txt` dictionary) can be dropped in.
  */
 export function findOcrModelFiles(dir = process.env.OCR_MODEL_DIR || bundledModelDir()): OcrModelFiles {
-  if (!existsSync(dir)) throw new OcrModelMissingError(`OCR model directory ${dir} does not exist`);
+  if (!existsSync(dir)) {
+    throw new OcrModelMissingError(
+      `OCR model directory ${dir} does not exist`,
+      'the OCR model folder (OCR_MODEL_DIR) does not exist',
+    );
+  }
   const files = readdirSync(dir).sort();
   const pick = (label: string, test: (name: string) => boolean, required: boolean) => {
     const name = files.find(test);
     if (!name && required) {
-      throw new OcrModelMissingError(`no ${label} in ${dir} (found: ${files.join(', ') || 'nothing'})`);
+      throw new OcrModelMissingError(
+        `no ${label} in ${dir} (found: ${files.join(', ') || 'nothing'})`,
+        `no ${label} in the OCR model folder (OCR_MODEL_DIR)`,
+      );
     }
     return name ? join(dir, name) : undefined;
   };

@@ -13,6 +13,8 @@ const schema = z
       .object({
         limitSideLen: whole,
         maxSideLen: whole,
+        maxPixels: whole,
+        arenaKeepPixels: whole,
         thresh: unit,
         boxThresh: unit,
         unclipRatio: positive,
@@ -28,7 +30,13 @@ const schema = z
       .strict(),
     rec: z.object({ height: whole, minWidth: whole, batchSize: whole, textScoreMin: unit }).partial().strict(),
     spaces: z
-      .object({ recover: z.boolean(), minGapEm: positive, scriptChangeGapEm: positive, minSpaceProb: unit })
+      .object({
+        recover: z.boolean(),
+        minSpaceProb: unit,
+        latinSpaceProb: unit,
+        scriptChangeSpaceProb: unit,
+        joiners: z.string().max(64),
+      })
       .partial()
       .strict(),
     verticalRatio: positive,

@@ -6,14 +6,28 @@
 export interface OcrConfig {
   det: {
     /**
-     * Short side of the detector input (RapidOCR's limit_side_len 736). Unlike RapidOCR's
-     * limit_type min, which only enlarges, we also shrink: a 1440x1080 photo is detected at 992x736
-     * instead of 1440x1088, half the pixels and half the detector time, with the same accuracy on
-     * the fixtures. Immich: detection maxResolution.
+     * Short side of the detector input (RapidOCR's limit_side_len 736), for images larger than it.
+     * Unlike RapidOCR's limit_type min, which only enlarges, we shrink: a 1440x1080 photo is
+     * detected at 992x736 instead of 1440x1088, half the pixels and half the detector time, with the
+     * same accuracy on the fixtures. A smaller image is never enlarged (its sides are only rounded to
+     * multiples of 32): a 64x64 or 1x1 image costs what its size says. Immich: detection maxResolution.
      */
     limitSideLen: number;
     /** Cap on the long side so a 1:20 panorama or chat screenshot cannot make a giant tensor. Ours. */
     maxSideLen: number;
+    /**
+     * Cap on detector input pixels (2048 x 2048): the detector's memory grows with them, about
+     * 230 MB per million pixels here, so a large maxResolution on a large photo stays bounded. Ours.
+     */
+    maxPixels: number;
+    /**
+     * onnxruntime's CPU arena keeps the largest detector run's memory for the life of the session
+     * (a 2048x2720 input: ~1.3 GB, measured). After a run larger than this many input pixels the
+     * detector session is opened afresh, which gives that memory back; runs up to this size (a
+     * 1440x1088 Immich preview at any maxResolution, panoramas at 736) keep the arena and its speed
+     * (without the arena a 992x736 run takes 3x as long). Ours.
+     */
+    arenaKeepPixels: number;
     /** Probability above which a pixel is text (thresh). */
     thresh: number;
     /** Mean probability inside a box below which the box is dropped (box_thresh). Immich: detection minScore. */
@@ -46,18 +60,20 @@ export interface OcrConfig {
     textScoreMin: number;
   };
   spaces: {
-    /** Put back spaces PP-OCR drops, from gaps between characters in the CTC time steps. Ours. */
+    /** Put back spaces PP-OCR drops, from the model's own space probability between two characters. Ours. */
     recover: boolean;
-    /** Extra gap between Latin letters/digits, in ems of the line, that counts as a space. Ours. */
-    minGapEm: number;
-    /** The same where Chinese meets Latin or digits ("拿铁 Latte", "合计 8.50"): spacing there is tighter. Ours. */
-    scriptChangeGapEm: number;
     /**
-     * A space goes back where the model itself gives it at least this probability between two
-     * characters, though less than the character it chose. On the fixtures every space PP-OCRv4
-     * dropped scored 0.008-0.49 and every pair without one 0.001 or less. Ours.
+     * Between two Chinese characters: a space goes back where the model gives it at least this
+     * probability, though less than the character it chose. Ours (see recognition/ctc-decode.ts for
+     * the measurements behind all three).
      */
     minSpaceProb: number;
+    /** The same between two Latin letters or digits: high, so a space never splits a word. Ours. */
+    latinSpaceProb: number;
+    /** The same where Chinese meets Latin or digits ("拿铁 Latte", "合计 8.50"). Ours. */
+    scriptChangeSpaceProb: number;
+    /** No space goes back next to these (file names, URLs, dates, codes). Ours. */
+    joiners: string;
   };
   /** Crops with height/width at or above this are vertical text: turned 90 degrees before recognition. */
   verticalRatio: number;
@@ -74,6 +90,8 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
   det: {
     limitSideLen: 736,
     maxSideLen: 4096,
+    maxPixels: 2048 * 2048,
+    arenaKeepPixels: 2_000_000,
     thresh: 0.3,
     boxThresh: 0.5,
     unclipRatio: 1.6,
@@ -83,7 +101,13 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
   },
   cls: { enabled: true, height: 48, width: 192, batchSize: 6, thresh: 0.9 },
   rec: { height: 48, minWidth: 320, batchSize: 6, textScoreMin: 0.5 },
-  spaces: { recover: true, minGapEm: 0.26, scriptChangeGapEm: 0.15, minSpaceProb: 0.005 },
+  spaces: {
+    recover: true,
+    minSpaceProb: 0.005,
+    latinSpaceProb: 0.03,
+    scriptChangeSpaceProb: 0.001,
+    joiners: '_-./@\\',
+  },
   verticalRatio: 1.5,
   cropSourceFactor: 3,
 };

@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_MAX_PIXELS, ImageInfo, normalisedPipeline, readImageInfo, toRgb } from '../../shared/image/decode';
-import { Device, openSession, ort } from '../onnx/session';
+import type sharp from 'sharp';
+import { DEFAULT_MAX_PIXELS, ImageInfo, decodeRgb, readImageInfo } from '../../shared/image/decode';
+import { Device, openSession, ort, SessionOptions } from '../onnx/session';
 import { classifyAngles } from './classification/angle-classifier';
 import { Crop, cropFor } from './crop-sampler';
 import { dbPostprocess } from './detection/db-postprocess';
 import { detectorInput } from './detection/det-preprocess';
-import { findOcrModelFiles } from './model-files';
+import { findOcrModelFiles, OcrModelFiles } from './model-files';
 import { DEFAULT_OCR_CONFIG, mergeOcrConfig, OcrConfig, OcrConfigOverrides } from './ocr-config';
 import type { OcrLine, OcrOutput, OcrReader, OcrRunOptions, Quad } from './ocr-types';
 import { readingOrder } from './reading-order';
@@ -27,9 +28,17 @@ export interface OcrEngineOptions {
 export class OcrEngine implements OcrReader {
   /** Detector input tensors free for reuse (one per concurrent read at most). */
   private readonly detBuffers: Float32Array[] = [];
+  /** Reads using each detector session, so an old one is released only once none does. */
+  private readonly detUsers = new Map<ort.InferenceSession, number>();
+  private reopening?: Promise<void>;
+  private closed = false;
+  /** Times the detector session was opened afresh to give a large run's memory back. */
+  detectorReopens = 0;
 
   private constructor(
-    private readonly det: ort.InferenceSession,
+    private det: ort.InferenceSession,
+    private readonly files: OcrModelFiles,
+    private readonly sessionOptions: SessionOptions,
     private readonly rec: ort.InferenceSession,
     private readonly cls: ort.InferenceSession | undefined,
     private readonly charset: string[],
@@ -48,6 +57,8 @@ export class OcrEngine implements OcrReader {
     ]);
     return new OcrEngine(
       det.session,
+      files,
+      sessionOptions,
       rec.session,
       cls?.session,
       loadCharset(files.dictionary),
@@ -57,7 +68,8 @@ export class OcrEngine implements OcrReader {
     );
   }
 
-  async read(input: Buffer, options: OcrRunOptions = {}): Promise<OcrOutput> {
+  /** `info` is the header the caller has already read (readImageInfo); read here when absent. */
+  async read(input: Buffer, options: OcrRunOptions = {}, info?: ImageInfo): Promise<OcrOutput> {
     const cfg = mergeOcrConfig(this.config, {
       det: {
         ...(options.boxThresh !== undefined && { boxThresh: options.boxThresh }),
@@ -66,15 +78,24 @@ export class OcrEngine implements OcrReader {
       rec: { ...(options.textScoreMin !== undefined && { textScoreMin: options.textScoreMin }) },
     });
     const t0 = performance.now();
-    const info = await readImageInfo(input, this.maxPixels);
-    const image = await toRgb(this.sourcePipeline(input, info, cfg));
+    info ??= await readImageInfo(input, this.maxPixels);
+    const size = info;
+    const image = await decodeRgb(input, this.maxPixels, (pipeline) => this.shrinkLarge(pipeline, size, cfg));
     const t1 = performance.now();
 
     const det = await detectorInput(image, cfg.det, this.detBuffers.pop());
-    const detOut = await this.det
-      .run({ [this.det.inputNames[0]]: new ort.Tensor('float32', det.tensor, [1, 3, det.h, det.w]) })
-      .finally(() => this.detBuffers.push(det.tensor));
-    const prob = detOut[this.det.outputNames[0]].data as Float32Array;
+    const session = this.det;
+    this.detUsers.set(session, (this.detUsers.get(session) ?? 0) + 1);
+    let prob: Float32Array;
+    try {
+      const detOut = await session.run({
+        [session.inputNames[0]]: new ort.Tensor('float32', det.tensor, [1, 3, det.h, det.w]),
+      });
+      prob = detOut[session.outputNames[0]].data as Float32Array;
+    } finally {
+      this.detBuffers.push(det.tensor);
+      this.doneWithDetector(session, det.w * det.h, cfg);
+    }
     const boxes = readingOrder(dbPostprocess(prob, det.w, det.h, image.width, image.height, cfg.det));
     const t2 = performance.now();
 
@@ -84,6 +105,8 @@ export class OcrEngine implements OcrReader {
 
     const texts = crops.length ? await recognize(this.rec, this.charset, image, crops, cfg) : [];
     const t4 = performance.now();
+    // A large run's detector memory is given back before its answer goes out (see doneWithDetector).
+    await this.reopening;
 
     // Boxes were found on the decoded copy; report them in pixels of the photo itself.
     const sx = info.width / image.width;
@@ -103,12 +126,12 @@ export class OcrEngine implements OcrReader {
       height: info.height,
       lines,
       timings: { decodeMs: t1 - t0, detectMs: t2 - t1, classifyMs: t3 - t2, recogniseMs: t4 - t3, totalMs: t4 - t0 },
+      detector: { width: det.w, height: det.h },
     };
   }
 
   /** Full size, or shrunk while decoding when the photo is far larger than the crops need (cropSourceFactor). */
-  private sourcePipeline(input: Buffer, info: ImageInfo, cfg: OcrConfig) {
-    const pipeline = normalisedPipeline(input, this.maxPixels);
+  private shrinkLarge(pipeline: sharp.Sharp, info: ImageInfo, cfg: OcrConfig): sharp.Sharp {
     const maxShort = cfg.det.limitSideLen * cfg.cropSourceFactor;
     const scale = maxShort / Math.min(info.width, info.height);
     // Below half size libjpeg decodes straight to a smaller scale; above it, shrinking costs more than it saves.
@@ -118,7 +141,33 @@ export class OcrEngine implements OcrReader {
     });
   }
 
+  /**
+   * A run larger than arenaKeepPixels grew onnxruntime's arena for good: open the detector afresh
+   * (about 150 ms here, while recognition runs) and release the old session once no read uses it.
+   */
+  private doneWithDetector(session: ort.InferenceSession, pixels: number, cfg: OcrConfig): void {
+    const users = (this.detUsers.get(session) ?? 1) - 1;
+    if (users > 0) this.detUsers.set(session, users);
+    else {
+      this.detUsers.delete(session);
+      if (session !== this.det) void session.release();
+    }
+    if (pixels <= cfg.det.arenaKeepPixels || this.reopening || this.closed) return;
+    this.reopening = openSession(this.files.detection, this.sessionOptions)
+      .then(async ({ session: fresh }) => {
+        if (this.closed) return void (await fresh.release());
+        const old = this.det;
+        this.det = fresh;
+        this.detectorReopens++;
+        if (!this.detUsers.has(old)) await old.release();
+      })
+      .catch(() => undefined) // the old session keeps working; the next large run tries again
+      .finally(() => (this.reopening = undefined));
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    await this.reopening;
     await Promise.all([this.det.release(), this.rec.release(), this.cls?.release()]);
   }
 }

@@ -1,3 +1,4 @@
+import type { ImageInfo } from '../../shared/image/decode';
 import type { Device } from '../onnx/session';
 
 /** Four corners in pixels of the original image: top-left, top-right, bottom-right, bottom-left. */
@@ -27,6 +28,8 @@ export interface OcrOutput {
   /** Reading order: top-to-bottom, then left-to-right. */
   lines: OcrLine[];
   timings: OcrTimings;
+  /** The detector's input size for this image: what the read cost grows with. */
+  detector: { width: number; height: number };
 }
 
 /** Per-call overrides Immich sends through /predict. */
@@ -41,7 +44,10 @@ export interface OcrRunOptions {
 
 export interface OcrReader {
   readonly device: Device;
-  /** Encoded image bytes (JPEG, PNG, WebP, TIFF, HEIF/AVIF as sharp supports). Throws ImageInputError. */
-  read(image: Buffer, options?: OcrRunOptions): Promise<OcrOutput>;
+  /**
+   * Encoded image bytes (JPEG, PNG, WebP, TIFF, GIF, HEIF/AVIF as sharp supports). Throws
+   * ImageInputError. `info` is the header the caller has already read, so it is not read twice.
+   */
+  read(image: Buffer, options?: OcrRunOptions, info?: ImageInfo): Promise<OcrOutput>;
   close(): Promise<void>;
 }

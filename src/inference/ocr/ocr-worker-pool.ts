@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { ImageErrorKind, ImageInputError } from '../../shared/image/decode';
+import { ImageErrorKind, ImageInfo, ImageInputError } from '../../shared/image/decode';
 import type { Device } from '../onnx/session';
 import { findOcrModelFiles } from './model-files';
 import type { OcrEngineOptions } from './ocr-engine';
@@ -12,6 +12,7 @@ export interface WorkerRequest {
   id: number;
   image: Uint8Array;
   options?: OcrRunOptions;
+  info?: ImageInfo;
 }
 
 export type WorkerReply =
@@ -34,16 +35,25 @@ interface Slot {
   whenIdle?: () => void;
 }
 
+/** Every worker is reading: the caller ran more reads at once than there are workers. */
+export class OcrPoolBusyError extends Error {
+  constructor() {
+    super('every OCR worker is busy; retry shortly');
+    this.name = 'OcrPoolBusyError';
+  }
+}
+
 /**
  * OCR on worker threads. onnxruntime-node runs a model synchronously on the calling thread, so one
  * engine in the main thread blocks the event loop for each detector run (~150 ms) and never runs
  * two images' models at once. Here each worker owns an engine (1 onnxruntime thread each by
- * default, so N workers use N cores without oversubscribing); reads are handed to an idle worker
- * or wait in FIFO order. A worker that dies fails its read and is replaced.
+ * default, so N workers use N cores without oversubscribing). The pool keeps no queue of its own:
+ * the service's queue (src/shared/queue/limiter.ts) lets at most `workers` reads in at once, and a
+ * read that finds no idle worker (one is being replaced after a crash) fails with OcrPoolBusyError
+ * (503 + Retry-After). A worker that dies fails its read and is replaced.
  */
 export class OcrWorkerPool implements OcrReader {
   private readonly slots: Slot[] = [];
-  private readonly waiting: { request: WorkerRequest; job: NonNullable<Slot['job']> }[] = [];
   private nextId = 1;
   private closed = false;
 
@@ -76,24 +86,27 @@ export class OcrWorkerPool implements OcrReader {
     return pool;
   }
 
-  read(image: Buffer, options?: OcrRunOptions): Promise<OcrOutput> {
+  /** Workers ready to read: how many reads may run at once. */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  read(image: Buffer, options?: OcrRunOptions, info?: ImageInfo): Promise<OcrOutput> {
     if (this.closed) return Promise.reject(new Error('OCR worker pool is closed'));
+    const idle = this.slots.find((slot) => !slot.job);
+    if (!idle) return Promise.reject(new OcrPoolBusyError());
     return new Promise((resolve, reject) => {
-      const request: WorkerRequest = { id: this.nextId++, image, options };
-      const job = { id: request.id, resolve, reject };
-      const idle = this.slots.find((slot) => !slot.job);
-      if (idle) this.dispatch(idle, request, job);
-      else this.waiting.push({ request, job });
+      const request: WorkerRequest = { id: this.nextId++, image, options, info };
+      this.dispatch(idle, request, { id: request.id, resolve, reject });
     });
   }
 
   /**
-   * Fails the reads still waiting, lets the running ones finish, then stops the threads. A worker
-   * must not be terminated inside a model run: onnxruntime aborts the whole process.
+   * Lets the running reads finish, then stops the threads. A worker must not be terminated inside a
+   * model run: onnxruntime aborts the whole process.
    */
   async close(): Promise<void> {
     this.closed = true;
-    for (const { job } of this.waiting.splice(0)) job.reject(new Error('OCR worker pool is closed'));
     const slots = this.slots.splice(0);
     await Promise.all(
       slots.map(async (slot) => {
@@ -119,9 +132,7 @@ export class OcrWorkerPool implements OcrReader {
         if (reply.type === 'result') job.resolve(reply.output);
         else job.reject(reply.kind ? new ImageInputError(reply.kind, reply.message) : new Error(reply.message));
       }
-      if (slot.whenIdle) return slot.whenIdle();
-      const next = this.waiting.shift();
-      if (next) this.dispatch(slot, next.request, next.job);
+      slot.whenIdle?.();
     });
     worker.once('exit', (code) => {
       slot.whenIdle?.();
@@ -138,15 +149,9 @@ export class OcrWorkerPool implements OcrReader {
       ({ worker }) => {
         if (this.closed) return void worker.terminate();
         this.adopt(worker);
-        const next = this.waiting.shift();
-        if (next) this.dispatch(this.slots[this.slots.length - 1], next.request, next.job);
       },
-      () => {
-        // Could not restart (models gone?): reads wait for the remaining workers; with none left, fail them.
-        if (this.slots.length === 0) {
-          for (const { job } of this.waiting.splice(0)) job.reject(new Error('no OCR worker could be started'));
-        }
-      },
+      // Could not restart (models gone?): the remaining workers serve; with none left, reads fail busy.
+      () => undefined,
     );
   }
 }

@@ -11,9 +11,10 @@ async function main(): Promise<void> {
   const port = parentPort!;
   const engine = await OcrEngine.open(workerData as OcrEngineOptions);
   port.postMessage({ type: 'ready', device: engine.device } satisfies WorkerReply);
-  port.on('message', async ({ id, image, options }: WorkerRequest) => {
+  port.on('message', async ({ id, image, options, info }: WorkerRequest) => {
     try {
-      const output = await engine.read(Buffer.from(image.buffer, image.byteOffset, image.byteLength), options);
+      const bytes = Buffer.from(image.buffer, image.byteOffset, image.byteLength);
+      const output = await engine.read(bytes, options, info);
       port.postMessage({ type: 'result', id, output } satisfies WorkerReply);
     } catch (error) {
       const kind = error instanceof ImageInputError ? error.kind : undefined;

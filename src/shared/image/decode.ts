@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 
-/** Why an image could not be used; maps to HTTP 400/413/422 and to the CLI's per-file error. */
-export type ImageErrorKind = 'empty' | 'undecodable' | 'too-large';
+/** Why an image could not be used; maps to HTTP 400/413/415/422 and to the CLI's per-file error. */
+export type ImageErrorKind = 'empty' | 'undecodable' | 'too-large' | 'unsupported';
 
 export class ImageInputError extends Error {
   constructor(
@@ -13,30 +13,70 @@ export class ImageInputError extends Error {
   }
 }
 
+/** The HTTP status each kind is answered with, in both services. */
+export const IMAGE_ERROR_STATUS: Record<ImageErrorKind, number> = {
+  empty: 400,
+  'too-large': 413,
+  unsupported: 415,
+  undecodable: 422,
+};
+
 /** Default ceiling on decoded pixels: 100 MP covers any phone or DSLR photo, refuses decompression bombs. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
+
+/** The formats a photo server sends. Anything else (SVG, PDF, PSD, ...) never reaches a decoder. */
+export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'heif';
 
 export interface ImageInfo {
   /** Width and height after EXIF orientation is applied. */
   width: number;
   height: number;
+  format?: ImageFormat;
 }
 
-export interface RgbImage extends ImageInfo {
+export interface RgbImage {
+  width: number;
+  height: number;
   /** Packed RGB, 3 bytes per pixel, row-major. */
   data: Buffer;
 }
 
-// libvips is configured once: no operation cache (we never decode the same buffer twice) and
-// failOn 'error' so truncated files are rejected rather than half-decoded.
+// libvips is configured once: no operation cache (we never decode the same buffer twice).
 sharp.cache(false);
 
 /**
- * Reads only the header: size with EXIF orientation applied, and the pixel-limit check that must
- * happen before anything allocates a full frame.
+ * The format from the file's first bytes. sharp would also tell, but only after handing the bytes
+ * to a loader (an SVG to librsvg, say); six magic numbers let nothing else be parsed at all.
+ */
+function sniffFormat(input: Uint8Array): ImageFormat | undefined {
+  const at = (offset: number, ...bytes: number[]) => bytes.every((b, i) => input[offset + i] === b);
+  const ascii = (offset: number, text: string) => at(offset, ...Array.from(text, (c) => c.charCodeAt(0)));
+  if (at(0, 0xff, 0xd8, 0xff)) return 'jpeg';
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'png';
+  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'webp';
+  if (ascii(0, 'GIF87a') || ascii(0, 'GIF89a')) return 'gif';
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return 'tiff';
+  // ISO base media (HEIF, AVIF): an `ftyp` box whose major brand is an image brand.
+  if (ascii(4, 'ftyp') && /^(avif|avis|heic|heix|heim|heis|hevc|hevx|mif1|msf1)$/.test(ascii8(input, 8))) return 'heif';
+  return undefined;
+}
+
+const ascii8 = (input: Uint8Array, offset: number) => String.fromCharCode(...input.subarray(offset, offset + 4));
+
+/**
+ * Reads only the header: the format (refused with 415 unless a photo format), the size with EXIF
+ * orientation applied, and the pixel limit, before anything allocates a frame. A request reads this
+ * once and hands it to the engines, which then skip their own read.
  */
 export async function readImageInfo(input: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Promise<ImageInfo> {
   if (input.length === 0) throw new ImageInputError('empty', 'image is empty (0 bytes)');
+  const format = sniffFormat(input);
+  if (!format) {
+    throw new ImageInputError(
+      'unsupported',
+      'not a photo format: expected JPEG, PNG, WebP, AVIF/HEIF, TIFF or GIF (SVG and other formats are refused)',
+    );
+  }
   let meta: sharp.Metadata;
   try {
     meta = await sharp(input, { limitInputPixels: false }).metadata();
@@ -44,44 +84,76 @@ export async function readImageInfo(input: Buffer, maxPixels = DEFAULT_MAX_PIXEL
     throw new ImageInputError('undecodable', `not a decodable image: ${describe(error)}`);
   }
   if (!meta.width || !meta.height) throw new ImageInputError('undecodable', 'not a decodable image: no dimensions');
-  const pixels = meta.width * meta.height;
+  if (meta.format !== format) {
+    throw new ImageInputError(
+      'undecodable',
+      `not a decodable image: starts like ${format} but reads as ${meta.format}`,
+    );
+  }
+  // Multi-page files (animated GIF/WebP, TIFF) decode their first page: its height is the one that counts.
+  const height = meta.pageHeight && meta.pageHeight < meta.height ? meta.pageHeight : meta.height;
+  const pixels = meta.width * height;
   if (pixels > maxPixels) {
     throw new ImageInputError(
       'too-large',
-      `image is ${meta.width}x${meta.height} (${(pixels / 1e6).toFixed(1)} MP), over the limit of ${(maxPixels / 1e6).toFixed(1)} MP`,
+      `image is ${meta.width}x${height} (${(pixels / 1e6).toFixed(1)} MP), over the limit of ${(maxPixels / 1e6).toFixed(1)} MP`,
     );
   }
   const swap = (meta.orientation ?? 1) >= 5;
-  return { width: swap ? meta.height : meta.width, height: swap ? meta.width : meta.height };
+  return { width: swap ? height : meta.width, height: swap ? meta.width : height, format };
 }
 
 /**
- * A sharp pipeline that applies EXIF orientation, flattens alpha onto white and converts any
- * colour space (grey, CMYK, 16-bit) to 8-bit sRGB. Callers add a resize and ask for raw pixels.
+ * Decodes to packed 8-bit sRGB: EXIF orientation applied, alpha flattened onto white, grey/CMYK/16-bit
+ * converted. `shape` adds a resize. The first page only, the pixel limit enforced by libvips itself.
+ *
+ * libvips is asked to fail on warnings first: that is how a JPEG whose header claims more pixels than
+ * its data holds shows ("premature end of data segment") before the missing rows are decoded as grey,
+ * which would cost the header's full size and answer with the header's dimensions. A file that fails
+ * only on another warning (extraneous bytes after a camera's last marker, say) is decoded again,
+ * stopping at errors only.
  */
-export function normalisedPipeline(input: Buffer, maxPixels = DEFAULT_MAX_PIXELS): sharp.Sharp {
-  return sharp(input, { limitInputPixels: maxPixels, failOn: 'error' })
-    .rotate()
-    .flatten({ background: '#ffffff' })
-    .toColourspace('srgb');
-}
-
-/** Runs a pipeline to packed RGB, turning libvips errors into ImageInputError. */
-export async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
+export async function decodeRgb(
+  input: Buffer,
+  maxPixels = DEFAULT_MAX_PIXELS,
+  shape: (pipeline: sharp.Sharp) => sharp.Sharp = (pipeline) => pipeline,
+): Promise<RgbImage> {
+  const attempt = (failOn: 'warning' | 'error') =>
+    toRgb(
+      shape(
+        sharp(input, { limitInputPixels: maxPixels, failOn, pages: 1 })
+          .rotate()
+          .flatten({ background: '#ffffff' })
+          .toColourspace('srgb'),
+      ),
+    );
   try {
-    const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
-    return { data, width: info.width, height: info.height };
+    return await attempt('warning');
   } catch (error) {
     if (error instanceof ImageInputError) throw error;
-    throw new ImageInputError('undecodable', `image could not be decoded: ${describe(error)}`);
+    const message = describe(error);
+    if (SHORT_DATA.test(message)) {
+      throw new ImageInputError(
+        'undecodable',
+        `image data ends before the size its header gives (truncated, or a header that claims more pixels; ${message})`,
+      );
+    }
+    try {
+      return await attempt('error');
+    } catch (retryError) {
+      if (retryError instanceof ImageInputError) throw retryError;
+      throw new ImageInputError('undecodable', `image could not be decoded: ${describe(retryError)}`);
+    }
   }
 }
 
-/** Header check, then a full decode to RGB. */
-export async function decodeRgb(input: Buffer, maxPixels = DEFAULT_MAX_PIXELS): Promise<RgbImage> {
-  await readImageInfo(input, maxPixels);
-  return toRgb(normalisedPipeline(input, maxPixels));
+/** libjpeg's and libvips' words for data that stops before the frame is full. */
+const SHORT_DATA = /premature end|truncated|not enough (image )?data|out of data/i;
+
+async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
+  const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new ImageInputError('undecodable', `unexpected ${info.channels} channels`);
+  return { data, width: info.width, height: info.height };
 }
 
 function describe(error: unknown): string {

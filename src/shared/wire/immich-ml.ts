@@ -4,8 +4,6 @@
  * the gateway and the conformance tests, so both ends agree by construction.
  */
 
-export type ModelTask = 'clip' | 'facial-recognition' | 'ocr';
-
 export interface ClipVisualEntry {
   visual: { modelName: string; options?: Record<string, unknown> };
 }

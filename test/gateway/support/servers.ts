@@ -98,12 +98,13 @@ export async function predict(
   url: string,
   entries: unknown,
   payload: { image?: Buffer; text?: string },
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: unknown; text: string; headers: Headers }> {
   const form = new FormData();
   form.append('entries', typeof entries === 'string' ? entries : JSON.stringify(entries));
   if (payload.image) form.append('image', new Blob([new Uint8Array(payload.image)]));
   if (payload.text !== undefined) form.append('text', payload.text);
-  const response = await fetch(`${url}/predict`, { method: 'POST', body: form });
+  const response = await fetch(`${url}/predict`, { method: 'POST', body: form, headers });
   const text = await response.text();
   let body: unknown = undefined;
   try {

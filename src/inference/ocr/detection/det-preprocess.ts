@@ -2,11 +2,19 @@ import sharp from 'sharp';
 import type { RgbImage } from '../../../shared/image/decode';
 import type { OcrConfig } from '../ocr-config';
 
-/** Detector input size: short side scaled to limitSideLen, long side capped, both multiples of 32. */
-export function detectorSize(width: number, height: number, cfg: OcrConfig['det']): { w: number; h: number } {
-  let ratio = cfg.limitSideLen / Math.min(width, height);
+/**
+ * Detector input size: the short side scaled down to limitSideLen (never up), the long side and the
+ * pixel count capped, both sides rounded to multiples of 32 (at least 32).
+ */
+export function detectorSize(
+  width: number,
+  height: number,
+  cfg: Pick<OcrConfig['det'], 'limitSideLen' | 'maxSideLen' | 'maxPixels'>,
+): { w: number; h: number } {
+  let ratio = Math.min(1, cfg.limitSideLen / Math.min(width, height));
   if (Math.max(width, height) * ratio > cfg.maxSideLen) ratio = cfg.maxSideLen / Math.max(width, height);
-  const round32 = (v: number) => Math.max(32, Math.round(v / 32) * 32);
+  if (width * height * ratio * ratio > cfg.maxPixels) ratio = Math.sqrt(cfg.maxPixels / (width * height));
+  const round32 = (v: number) => Math.max(32, Math.floor(v / 32 + 0.5) * 32);
   return { w: round32(width * ratio), h: round32(height * ratio) };
 }
 

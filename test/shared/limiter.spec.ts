@@ -1,5 +1,4 @@
-import { ConcurrencyLimiter } from '../../src/inference/http/concurrency-limiter';
-import { QueueFullError } from '../../src/inference/http/errors';
+import { ConcurrencyLimiter, QueueFullError } from '../../src/shared/queue/limiter';
 
 function deferred() {
   let resolve!: () => void;
@@ -73,7 +72,9 @@ describe('ConcurrencyLimiter', () => {
 
   it('reports state changes and resolves idle() when everything is done', async () => {
     const states: string[] = [];
-    const limiter = new ConcurrencyLimiter(1, 1, (s) => states.push(`${s.active}/${s.queued}`));
+    const limiter = new ConcurrencyLimiter(1, 1, (s: { active: number; queued: number }) =>
+      states.push(`${s.active}/${s.queued}`),
+    );
     const gate = deferred();
     const a = limiter.run(() => gate.promise);
     const b = limiter.run(async () => undefined);

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { BudgetShare, ByteBudget } from './byte-budget';
 
 /**
  * The raw bytes of a request body on their way to an upstream, unparsed and not re-encoded.
@@ -8,28 +9,14 @@ import { Readable } from 'node:stream';
  * hundred KB whatever the image size. When the route has a second upstream to fail over to, the chunks
  * are kept instead, so the body can be sent again after a 5xx; a budget shared by all requests caps
  * that memory, and a request over it goes back to passing through (and can no longer fail over once
- * bytes have left).
+ * bytes have left). Everything a body holds also counts against the request's share of the upload
+ * memory budget, so the head of a form that never names its route cannot pile up.
  */
 
 const HIGH_WATER_MARK = 256 * 1024;
 
 /** One shared instance: building an Error (and its stack) per request shows up in the profile. */
 const RELEASED = new Error('request body released');
-
-/** Bytes all requests together may keep for replay. */
-export class ReplayBudget {
-  constructor(private available: number) {}
-
-  take(bytes: number): boolean {
-    if (bytes > this.available) return false;
-    this.available -= bytes;
-    return true;
-  }
-
-  give(bytes: number): void {
-    this.available += bytes;
-  }
-}
 
 export class RawBody {
   /** Chunks not yet handed to the current reader. */
@@ -39,7 +26,7 @@ export class RawBody {
   private kept: Buffer[] = [];
   private retainedBytes = 0;
   private retaining = true;
-  private budget?: ReplayBudget;
+  private budget?: ByteBudget;
   /** A chunk has left without a copy: the body cannot be sent again. */
   private dropped = false;
   private ended = false;
@@ -51,20 +38,24 @@ export class RawBody {
   constructor(
     /** Called when a paused source may send again. */
     private readonly onDrain: () => void,
+    /** The request's share of the upload memory budget; unlimited when absent. */
+    private readonly memory?: BudgetShare,
   ) {}
 
   /**
    * Decides whether to keep what passes (for failover). Called once, when the route is known;
    * until then every chunk is kept, as nothing has been sent yet.
    */
-  keep(retain: boolean, budget?: ReplayBudget): void {
+  keep(retain: boolean, budget?: ByteBudget): void {
     this.budget = budget;
     if (retain && budget?.take(this.queuedBytes)) this.retainedBytes = this.queuedBytes;
     else this.stopRetaining();
   }
 
-  push(chunk: Buffer): void {
-    if (this.failure) return;
+  /** Queues a chunk; false when the upload memory budget has no room for it (nothing queued then). */
+  push(chunk: Buffer): boolean {
+    if (this.failure) return true;
+    if (this.memory && !this.memory.take(chunk.length)) return false;
     this.queue.push(chunk);
     this.queuedBytes += chunk.length;
     if (this.retaining && this.budget) {
@@ -72,6 +63,7 @@ export class RawBody {
       else this.stopRetaining();
     }
     if (this.wanting) this.flush();
+    return true;
   }
 
   end(): void {
@@ -118,6 +110,7 @@ export class RawBody {
   release(): void {
     this.budget?.give(this.retainedBytes);
     this.retainedBytes = 0;
+    this.memory?.give(this.queuedBytes + this.kept.reduce((sum, chunk) => sum + chunk.length, 0));
     this.queue = [];
     this.kept = [];
     this.queuedBytes = 0;
@@ -135,7 +128,10 @@ export class RawBody {
       const chunk = this.queue.shift()!;
       this.queuedBytes -= chunk.length;
       if (this.retaining) this.kept.push(chunk);
-      else this.dropped = true;
+      else {
+        this.dropped = true;
+        this.memory?.give(chunk.length);
+      }
       this.wanting = reader.push(chunk);
     }
     if (this.wanting && this.ended && this.queue.length === 0) {
@@ -150,6 +146,7 @@ export class RawBody {
     this.retaining = false;
     // What the reader has already taken is gone for good; what it has not is still needed.
     if (this.kept.length > 0) this.dropped = true;
+    this.memory?.give(this.kept.reduce((sum, chunk) => sum + chunk.length, 0));
     this.kept = [];
     this.budget?.give(this.retainedBytes);
     this.retainedBytes = 0;

@@ -1,14 +1,22 @@
-import { QueueFullError } from './errors';
-
 export interface LimiterState {
   active: number;
   queued: number;
 }
 
+/** Every slot and queue place is taken: 503 + Retry-After, the client should come back shortly. */
+export class QueueFullError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super('the service is busy: every slot and queue place is taken; retry shortly');
+    this.name = 'QueueFullError';
+  }
+}
+
 /**
- * Bounded concurrency with a short FIFO queue. Model runs are CPU- (or GPU-) bound, so letting more
- * of them run at once only makes each slower; a short queue absorbs bursts, and beyond it the caller
- * is told to come back (503 + Retry-After) instead of piling up requests that would time out anyway.
+ * The one request queue: bounded concurrency with a short FIFO queue. Model runs are CPU- (or GPU-)
+ * bound, so letting more of them run at once only makes each slower; a short queue absorbs bursts,
+ * and beyond it the caller is told to come back (503 + Retry-After) instead of piling up requests
+ * that would time out anyway. The inference service keeps one per kind of task, so a CLIP request
+ * never waits behind OCR.
  */
 export class ConcurrencyLimiter {
   private active = 0;

@@ -1,4 +1,5 @@
-import { RawBody, ReplayBudget } from '../../src/gateway/request-body';
+import { ByteBudget } from '../../src/shared/http/byte-budget';
+import { RawBody } from '../../src/shared/http/raw-body';
 
 async function readAll(body: AsyncIterable<Buffer>): Promise<string> {
   let text = '';
@@ -28,7 +29,7 @@ describe('RawBody', () => {
   });
 
   it('keeps the bytes within the budget and sends them again from the start', async () => {
-    const budget = new ReplayBudget(100);
+    const budget = new ByteBudget(100);
     const body = new RawBody(() => undefined);
     body.push(Buffer.from('abc'));
     body.keep(true, budget);
@@ -42,7 +43,7 @@ describe('RawBody', () => {
   });
 
   it('stops keeping once the budget is spent, and gives back what it held', async () => {
-    const budget = new ReplayBudget(5);
+    const budget = new ByteBudget(5);
     const body = new RawBody(() => undefined);
     body.push(Buffer.from('abc'));
     body.keep(true, budget);

@@ -2,24 +2,26 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/c
 import { HttpAdapterHost } from '@nestjs/core';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
-import type { InferenceConfig } from '../../config/inference.config';
-import { ShuttingDownError } from './errors';
-import { INFERENCE_CONFIG } from './inference.tokens';
+import { busy } from './http-error';
+
+/** Injection token: how long shutdown waits for requests in flight (SHUTDOWN_TIMEOUT_MS). */
+export const SHUTDOWN_TIMEOUT_MS = Symbol('SHUTDOWN_TIMEOUT_MS');
 
 /**
  * Counts requests from arrival to response, so that shutdown can wait for all of them (an upload
- * still arriving included) before the models are released. Nest calls `beforeApplicationShutdown`
- * before it closes the HTTP server and releases the models (`onApplicationShutdown`).
+ * still arriving included), up to SHUTDOWN_TIMEOUT_MS, before the models are released or the
+ * upstream pools closed. Nest calls `beforeApplicationShutdown` before it closes the HTTP server and
+ * runs `onApplicationShutdown`. Both services use it.
  */
 @Injectable()
 export class GracefulShutdown implements BeforeApplicationShutdown {
   private readonly logger = new Logger('GracefulShutdown');
-  private inFlight = 0;
+  private readonly inFlight = new Set<Response>();
   private draining = false;
   private drained?: () => void;
 
   constructor(
-    @Inject(INFERENCE_CONFIG) private readonly config: InferenceConfig,
+    @Inject(SHUTDOWN_TIMEOUT_MS) private readonly timeoutMs: number,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
@@ -29,13 +31,13 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
       // A keep-alive connection can still bring a request after the listener closed: refuse it and
       // close the connection, so the client retries elsewhere.
       res.setHeader('Connection', 'close');
-      next(new ShuttingDownError());
+      next(busy('the service is shutting down'));
       return;
     }
-    this.inFlight++;
+    this.inFlight.add(res);
     res.once('close', () => {
-      this.inFlight--;
-      if (this.draining && this.inFlight === 0) this.drained?.();
+      this.inFlight.delete(res);
+      if (this.draining && this.inFlight.size === 0) this.drained?.();
     });
     next();
   };
@@ -46,21 +48,23 @@ export class GracefulShutdown implements BeforeApplicationShutdown {
     // Stop accepting connections now; requests already received go on.
     server?.close();
     server?.closeIdleConnections();
-    if (this.inFlight === 0) return;
-    this.logger.log(`shutting down: waiting for ${this.inFlight} request(s) in flight`);
+    // Answers still to come close their connection, rather than leave it idle until the keep-alive timeout.
+    for (const res of this.inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    if (this.inFlight.size === 0) return;
+    this.logger.log(`shutting down: waiting for ${this.inFlight.size} request(s) in flight`);
     let timer: NodeJS.Timeout | undefined;
     const outcome = await Promise.race([
       new Promise<'drained'>((resolve) => (this.drained = () => resolve('drained'))),
-      new Promise<'timeout'>(
-        (resolve) => (timer = setTimeout(() => resolve('timeout'), this.config.shutdownTimeoutMs)),
-      ),
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.timeoutMs))),
     ]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       this.logger.warn(
-        `${this.inFlight} request(s) still running after SHUTDOWN_TIMEOUT_MS=${this.config.shutdownTimeoutMs}; closing their connections`,
+        `${this.inFlight.size} request(s) still running after SHUTDOWN_TIMEOUT_MS=${this.timeoutMs}; closing their connections`,
       );
       server?.closeAllConnections();
+    } else {
+      server?.closeIdleConnections();
     }
   }
 }
