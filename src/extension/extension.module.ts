@@ -90,7 +90,11 @@ export class ExtensionModule {
         { provide: EXTENSION_CONFIG, useValue: config },
         options.segmenter
           ? { provide: SEGMENTER, useValue: options.segmenter }
-          : { provide: SEGMENTER, useFactory: (db: Kysely<unknown>) => chooseSegmenter(db, config.segmenter), inject: [EXTENSION_DB] },
+          : {
+              provide: SEGMENTER,
+              useFactory: (db: Kysely<unknown>) => chooseSegmenter(db, config.segmenter),
+              inject: [EXTENSION_DB],
+            },
         { provide: InferenceEndpoint, useClass: options.inferenceEndpoint ?? ConfiguredInferenceEndpoint },
         { provide: RUN_MIGRATIONS, useValue: options.migrate ?? false },
         ExtensionLifecycle,

@@ -46,10 +46,16 @@ export class ImmichMachineLearningEndpoint extends InferenceEndpoint {
     if (this.config.inference.url) return this.config.inference.url;
     if (this.cached && Date.now() - this.cached.at < IMMICH_URL_TTL_MS) return this.cached.url;
     const { rows } = await sql<{ urls: unknown }>`
-      SELECT value -> 'machineLearning' -> 'urls' AS urls FROM system_metadata WHERE key = 'system-config'`.execute(this.db);
+      SELECT value -> 'machineLearning' -> 'urls' AS urls FROM system_metadata WHERE key = 'system-config'`.execute(
+      this.db,
+    );
     const urls = rows[0]?.urls;
     const fromSettings = Array.isArray(urls) && typeof urls[0] === 'string' ? urls[0] : undefined;
-    const url = (fromSettings ?? process.env.IMMICH_MACHINE_LEARNING_URL ?? 'http://immich-machine-learning:3003').replace(/\/+$/, '');
+    const url = (
+      fromSettings ??
+      process.env.IMMICH_MACHINE_LEARNING_URL ??
+      'http://immich-machine-learning:3003'
+    ).replace(/\/+$/, '');
     this.cached = { url, at: Date.now() };
     return url;
   }

@@ -146,12 +146,15 @@ export async function chooseSegmenter<DB>(
     return new ZhparserSegmenter();
   }
   if (jiebaAvailable()) {
-    logger.log(`Chinese segmentation: jieba in the app${choice === 'auto' ? " (no zhparser 'chinese' configuration in the database)" : ''}`);
+    logger.log(
+      `Chinese segmentation: jieba in the app${choice === 'auto' ? " (no zhparser 'chinese' configuration in the database)" : ''}`,
+    );
     return new JiebaSegmenter();
   }
-  if (choice === 'jieba') throw new SegmenterUnavailableError('SEGMENTER=jieba, but @node-rs/jieba is not installed here');
+  if (choice === 'jieba')
+    throw new SegmenterUnavailableError('SEGMENTER=jieba, but @node-rs/jieba is not installed here');
   logger.warn(
-    "Chinese segmentation: none (no zhparser in the database, no jieba installed): characters only, so whole words do not rank above substrings; run sql/zhparser.sql on a Postgres with zhparser",
+    'Chinese segmentation: none (no zhparser in the database, no jieba installed): characters only, so whole words do not rank above substrings; run sql/zhparser.sql on a Postgres with zhparser',
   );
   return new CharacterSegmenter();
 }
