@@ -1,4 +1,17 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, UseGuards } from '@nestjs/common';
+import { createReadStream } from 'node:fs';
+import {
+  Body,
+  Controller,
+  Get,
+  Header,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  StreamableFile,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ExtensionAuthGuard } from '../auth/extension-auth.guard';
 import { AssetAiService } from '../assets/asset-ai.service';
@@ -17,6 +30,15 @@ export class AssetAiController {
   @ApiOperation({ summary: "An asset's OCR: status, last error, and its lines with boxes (0..1 of the preview)" })
   getOcr(@Auth() auth: AuthContext, @Param('id', new ParseUUIDPipe()) id: string) {
     return this.assets.getOcr(auth.user.id, id);
+  }
+
+  @Get(':id/preview')
+  @RequireAuth({ permission: 'asset.read' })
+  @Header('Cache-Control', 'private, max-age=3600')
+  @ApiOperation({ summary: "The preview Immich made of one of your assets (the search page's thumbnails)" })
+  async preview(@Auth() auth: AuthContext, @Param('id', new ParseUUIDPipe()) id: string) {
+    const { path, contentType } = await this.assets.getPreview(auth.user.id, id);
+    return new StreamableFile(createReadStream(path), { type: contentType });
   }
 
   @Post('reprocess')

@@ -2,6 +2,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { OcrDocumentRepository } from '../ocr/ocr-document.repository';
 import { QueueService } from '../queue/queue.service';
 import { AssetRepository } from './asset.repository';
+import { MediaFileError, MediaRepository } from './media.repository';
 
 /** Per-asset AI data: its OCR, and regenerating OCR or CLIP. Only the owner's non-trashed assets. */
 @Injectable()
@@ -10,7 +11,22 @@ export class AssetAiService {
     private readonly assets: AssetRepository,
     private readonly documents: OcrDocumentRepository,
     private readonly queue: QueueService,
+    private readonly media: MediaRepository,
   ) {}
+
+  /** The preview Immich made of one of the caller's assets, for the search page's thumbnails. */
+  async getPreview(userId: string, assetId: string): Promise<{ path: string; contentType: string }> {
+    await this.requireOwned(userId, [assetId]);
+    const asset = await this.assets.getForJob(assetId);
+    if (!asset?.previewPath) throw new NotFoundException('This asset has no preview yet');
+    try {
+      const path = this.media.resolve(asset.previewPath);
+      return { path, contentType: /\.webp$/i.test(path) ? 'image/webp' : 'image/jpeg' };
+    } catch (error) {
+      if (error instanceof MediaFileError) throw new NotFoundException('The preview cannot be served');
+      throw error;
+    }
+  }
 
   async getOcr(userId: string, assetId: string) {
     await this.requireOwned(userId, [assetId]);

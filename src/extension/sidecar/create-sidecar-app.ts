@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { BullModule } from '@nestjs/bullmq';
 import { INestApplication, Logger, LoggerService, LogLevel, Module, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -85,6 +86,18 @@ export async function createSidecarApp(
         .build(),
     );
     SwaggerModule.setup('api/docs', app, document);
+    // The search page (src/extension/web/static): same origin as the API, nothing from elsewhere.
+    app.useStaticAssets(join(__dirname, '..', 'web', 'static'), {
+      index: 'index.html',
+      setHeaders: (response) => {
+        response.setHeader(
+          'Content-Security-Policy',
+          "default-src 'self'; img-src 'self' blob:; style-src 'self'; script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        );
+        response.setHeader('X-Content-Type-Options', 'nosniff');
+        response.setHeader('Referrer-Policy', 'no-referrer');
+      },
+    });
 
     const server = app.getHttpServer() as import('node:http').Server;
     // Slow clients must not hold connections open: headers in 10 s, a whole request in 30 s.

@@ -9,11 +9,13 @@ import { ocrFixturePath } from '../../support/fixtures';
 import type { TestDatabase } from '../../support/immich-database';
 
 /**
- * Each jest worker gets its own Redis database (10 + worker id), emptied before use, so two suites
- * running at once never see each other's queue.
+ * Each jest worker gets its own Redis database (TEST_REDIS_DB_BASE, default 10, + worker id), emptied
+ * before use, so two suites running at once never see each other's queue. A second test run on the
+ * same machine at the same time sets another base (13: databases 13-15).
  */
 export function testRedisDb(): number {
-  return 10 + (Number(process.env.JEST_WORKER_ID ?? '1') % 6);
+  const base = Number(process.env.TEST_REDIS_DB_BASE ?? '10');
+  return base + (Number(process.env.JEST_WORKER_ID ?? '1') % 3);
 }
 
 export async function flushRedis(db = testRedisDb(), port = 6379): Promise<void> {
