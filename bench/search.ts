@@ -32,11 +32,11 @@
  * and judged against a ground truth computed in TypeScript from the generated text (bench/search/truth.ts).
  * Engines are described in bench/search/engines.ts. Progress goes to stderr, the report to stdout.
  */
-import { Logger } from '@nestjs/common';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import type { Logger } from '@nestjs/common';
 import { Kysely, sql } from 'kysely';
 import { createDatabase } from '../src/extension/database/create-database';
 import type { ExtensionDatabase } from '../src/extension/database/schema';
@@ -101,7 +101,17 @@ interface Options {
   json: boolean;
 }
 
+class UsageError extends Error {}
+
 function parseOptions(argv: string[]): Options {
+  try {
+    return readFlags(argv);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function readFlags(argv: string[]): Options {
   const flags = parseFlags(argv, {
     docs: { type: 'string' },
     embeddings: { type: 'string' },
@@ -599,6 +609,10 @@ async function measure(
 const round2 = (v: number) => Math.round(v * 100) / 100;
 
 main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(error.message);
+    process.exit(2);
+  }
   console.error(error);
   process.exit(1);
 });
