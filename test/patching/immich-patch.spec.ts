@@ -16,6 +16,7 @@ describe('immich-ai patch', () => {
 
   beforeEach(async () => {
     root = mkdtempSync(join(tmpdir(), 'immich-patch-'));
+    // Only what the patches touch: unpacking all of it takes longer than the tests.
     await run('tar', [
       '-xJf',
       join(VENDOR_DIR, 'immich-v2.4.1.tar.xz'),
@@ -23,6 +24,11 @@ describe('immich-ai patch', () => {
       root,
       'immich-v2.4.1/server/src',
       'immich-v2.4.1/server/package.json',
+      'immich-v2.4.1/web/src/lib',
+      'immich-v2.4.1/i18n/en.json',
+      'immich-v2.4.1/i18n/zh_SIMPLIFIED.json',
+      'immich-v2.4.1/open-api/immich-openapi-specs.json',
+      'immich-v2.4.1/open-api/typescript-sdk/src',
     ]);
     immich = join(root, 'immich-v2.4.1');
   });
@@ -56,9 +62,9 @@ describe('immich-ai patch', () => {
     const second = (await patch()) as { stdout: string };
     expect(second.stdout).toMatch(/^already applied server\/0001-register-immich-ai\.patch$/m);
     expect(appModule()).toBe(patched);
-    expect(((await patch('--check')) as { stdout: string }).stdout).toMatch(
-      /^applied {2}server\/0005-server-feature-flag\.patch$/m,
-    );
+    const check = ((await patch('--check')) as { stdout: string }).stdout;
+    expect(check).toMatch(/^applied {2}server\/0005-server-feature-flag\.patch$/m);
+    expect(check).toMatch(/^applied {2}web\/0004-search-bar-ocr-hint\.patch$/m);
   });
 
   it('names the patch, file and hunk that no longer apply, and leaves the tree unchanged', async () => {
