@@ -110,6 +110,11 @@ describe.each<[string, () => Segmenter]>([
     await expectFound('火锅 OR 烧烤 啤酒', ['bbq']);
   });
 
+  it('never matches on fewer words than were typed (a segmenter that drops a word)', async () => {
+    await expectFound('左转', ['turn-left']);
+    await expectFound('"左转 500"', ['turn-left']);
+  });
+
   it('handles mixed Chinese + Latin queries', async () => {
     await expectFound('面包 bread', ['bread']);
     await expectFound('西湖 hangzhou', ['westlake']);

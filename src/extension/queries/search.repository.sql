@@ -2,6 +2,9 @@
 
 -- SearchRepository.searchOcr
 select
+  set_config('jit', 'off', true);
+
+select
   "d"."assetId",
   "asset"."fileCreatedAt",
   "asset"."originalFileName",
@@ -28,22 +31,12 @@ where
   and "asset"."deletedAt" is null
   and "asset"."visibility" in ($6, $7)
   and (
-    (
-      d."searchVector" @@ (
-        phraseto_tsquery('chinese'::regconfig, $8) || $9::tsquery
-      )
-    )
-    and (
-      d."searchVector" @@ (
-        phraseto_tsquery('chinese'::regconfig, $10) || $11::tsquery
-      )
-    )
+    (d."searchVector" @@ $8::tsquery)
+    and (d."searchVector" @@ $9::tsquery)
     and not (
       (
-        d."searchVector" @@ (
-          phraseto_tsquery('chinese'::regconfig, $12) || $13::tsquery
-        )
-        or d."searchLatin" like $14
+        d."searchVector" @@ $10::tsquery
+        or d."searchLatin" like $11
       )
     )
   )
@@ -52,11 +45,14 @@ order by
   "asset"."fileCreatedAt" desc,
   "asset"."id"
 limit
-  $15
+  $12
 offset
-  $16;
+  $13;
 
 -- SearchRepository.searchMixed
+select
+  set_config('jit', 'off', true);
+
 select
   extversion as version
 from
@@ -106,22 +102,12 @@ with
           and asset."deletedAt" is null
           and asset.visibility in ($6, $7)
           and (
-            (
-              d."searchVector" @@ (
-                phraseto_tsquery('chinese'::regconfig, $8) || $9::tsquery
-              )
-            )
-            and (
-              d."searchVector" @@ (
-                phraseto_tsquery('chinese'::regconfig, $10) || $11::tsquery
-              )
-            )
+            (d."searchVector" @@ $8::tsquery)
+            and (d."searchVector" @@ $9::tsquery)
             and not (
               (
-                d."searchVector" @@ (
-                  phraseto_tsquery('chinese'::regconfig, $12) || $13::tsquery
-                )
-                or d."searchLatin" like $14
+                d."searchVector" @@ $10::tsquery
+                or d."searchLatin" like $11
               )
             )
           )
@@ -130,7 +116,7 @@ with
           asset."fileCreatedAt" desc,
           asset.id
         limit
-          $15
+          $12
       ) best
   ),
   clip as materialized (
@@ -146,24 +132,24 @@ with
       (
         select
           s."assetId",
-          s.embedding <=> $16::vector as distance
+          s.embedding <=> $13::vector as distance
         from
           public.smart_search s
           join public.asset on asset.id = s."assetId"
         where
-          asset."ownerId" = any ($17::uuid[])
+          asset."ownerId" = any ($14::uuid[])
           and asset."deletedAt" is null
-          and asset.visibility in ($18, $19)
+          and asset.visibility in ($15, $16)
         order by
           distance
         limit
-          $20
+          $17
       ) nearest
   ),
   fused as (
     select
       coalesce(ocr."assetId", clip."assetId") as "assetId",
-      coalesce($21::float8 / ($22 + ocr.rank), 0) + coalesce($23::float8 / ($24 + clip.rank), 0) as score,
+      coalesce($18::float8 / ($19 + ocr.rank), 0) + coalesce($20::float8 / ($21 + clip.rank), 0) as score,
       ocr.rank::int as "ocrRank",
       ocr.score as "ocrScore",
       clip.rank::int as "clipRank",
@@ -185,6 +171,6 @@ order by
   asset."fileCreatedAt" desc,
   asset.id
 limit
-  $25
+  $22
 offset
-  $26;
+  $23;

@@ -1,6 +1,6 @@
 import { RawBuilder, sql } from 'kysely';
 import type { ParsedQuery, QueryTerm } from './query-parser';
-import type { Segmenter } from './segmenter';
+import { Segmenter, termMatchQuery } from './segmenter';
 import { latinTerms } from './text-terms';
 
 /**
@@ -22,10 +22,11 @@ function substringPattern(term: QueryTerm): string | null {
   return `%${runs[0].replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function termMatch(segmenter: Segmenter, term: QueryTerm): RawBuilder<boolean> {
-  const words = sql<boolean>`d."searchVector" @@ ${segmenter.termQuery(term)}`;
+/** Whether a document holds a term: by its characters in order (words only rank; see Segmenter.termQuery). */
+function termMatch(term: QueryTerm): RawBuilder<boolean> {
+  const characters = sql<boolean>`d."searchVector" @@ ${termMatchQuery(term)}`;
   const pattern = substringPattern(term);
-  return pattern ? sql<boolean>`(${words} OR d."searchLatin" LIKE ${pattern})` : words;
+  return pattern ? sql<boolean>`(${characters} OR d."searchLatin" LIKE ${pattern})` : characters;
 }
 
 export class OcrMatch {
@@ -43,7 +44,7 @@ export class OcrMatch {
   where(): RawBuilder<boolean> {
     const clauses = this.query.clauses.map((clause) => {
       const any = sql.join(
-        clause.anyOf.map((term) => termMatch(this.segmenter, term)),
+        clause.anyOf.map((term) => termMatch(term)),
         sql` OR `,
       );
       return clause.negated ? sql`NOT (${any})` : sql`(${any})`;

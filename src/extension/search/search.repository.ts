@@ -57,20 +57,23 @@ export class SearchRepository {
   async searchOcr(query: ParsedQuery, scope: SearchScope): Promise<SearchPage> {
     const match = new OcrMatch(this.segmenter, query);
     if (!match.searchable || scope.userIds.length === 0) return { items: [], hasNextPage: false };
-    const rows = await this.db
-      .selectFrom('immich_ai.ocr_document as d')
-      .innerJoin('asset', 'asset.id', 'd.assetId')
-      .select(['d.assetId', 'asset.fileCreatedAt', 'asset.originalFileName', match.score().as('score')])
-      .where('asset.ownerId', 'in', scope.userIds)
-      .where('asset.deletedAt', 'is', null)
-      .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
-      .where(match.where())
-      .orderBy('score', 'desc')
-      .orderBy('asset.fileCreatedAt', 'desc')
-      .orderBy('asset.id')
-      .limit(scope.size + 1)
-      .offset((scope.page - 1) * scope.size)
-      .execute();
+    const rows = await this.db.transaction().execute(async (trx) => {
+      await this.planSearch(trx);
+      return trx
+        .selectFrom('immich_ai.ocr_document as d')
+        .innerJoin('asset', 'asset.id', 'd.assetId')
+        .select(['d.assetId', 'asset.fileCreatedAt', 'asset.originalFileName', match.score().as('score')])
+        .where('asset.ownerId', 'in', scope.userIds)
+        .where('asset.deletedAt', 'is', null)
+        .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
+        .where(match.where())
+        .orderBy('score', 'desc')
+        .orderBy('asset.fileCreatedAt', 'desc')
+        .orderBy('asset.id')
+        .limit(scope.size + 1)
+        .offset((scope.page - 1) * scope.size)
+        .execute();
+    });
     const offset = (scope.page - 1) * scope.size;
     return page(
       rows.map((row, index) => ({
@@ -104,6 +107,7 @@ export class SearchRepository {
     const candidates = Math.max(weights.candidates, scope.page * scope.size + 1);
 
     return this.db.transaction().execute(async (trx) => {
+      await this.planSearch(trx);
       if (vector) await this.tuneVectorScan(trx, candidates);
       const ocr = match.searchable
         ? sql`
@@ -150,6 +154,14 @@ export class SearchRepository {
         scope.size,
       );
     });
+  }
+
+  /**
+   * Search statements are short and many: compiling them with JIT cost 70-150 ms a query on 1M
+   * documents (bench/search.ts) and never paid back.
+   */
+  private async planSearch(trx: Kysely<ExtensionDatabase>): Promise<void> {
+    await sql`SELECT set_config('jit', 'off', true)`.execute(trx);
   }
 
   /**

@@ -21,8 +21,18 @@ export interface Segmenter {
   readonly name: SegmenterName;
   /** SQL for the tsvector of a document's lines. */
   documentVector(lines: readonly string[]): RawBuilder<string>;
-  /** SQL for the tsquery that matches one term (or phrase) of a user's query. */
+  /**
+   * SQL for the tsquery that ranks one term (or phrase) of a user's query: its words in order, or its
+   * characters in order. What matches is decided by the characters alone (termMatchQuery): a
+   * segmenter may drop words it has no mapping for (zhparser drops 左, 和, 的 ...), and its word form
+   * would then match more than was typed.
+   */
   termQuery(term: QueryTerm): RawBuilder<string>;
+}
+
+/** The tsquery that decides whether a document holds a term: its characters (and letter/digit runs) in order. */
+export function termMatchQuery(term: QueryTerm): RawBuilder<string> {
+  return sql<string>`${termPhrase(term.terms)}::tsquery`;
 }
 
 /** Words from zhparser (SCWS) in Postgres: `to_tsvector('chinese', ...)`, `phraseto_tsquery('chinese', ...)`. */

@@ -35,6 +35,9 @@ export const TARGET_DOCS: CorpusDoc[] = [
   { key: 'receipt-new', lines: ['收据 No.0002'], daysAgo: 3 },
   { key: 'draft-invoice', lines: ['发票 草稿 draft'] },
   { key: 'fullwidth', lines: ['ＡＢＣ１２３ 全角字符'] },
+  // zhparser drops 左 (a direction) from a query; only the first of these holds 左转.
+  { key: 'turn-left', lines: ['前方路口 左转 500米'] },
+  { key: 'turn-word', lines: ['转', '请稍候'] },
 ];
 
 /** Filler vocabulary: none of it contains a query term of the spec (checked there). */
