@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './private-services';
@@ -26,14 +26,24 @@ export async function startImmich({
   database,
   redisDbIndex,
   mlUrl,
+  webBuild,
 }: {
   immichDir?: string;
   database: string;
   redisDbIndex: number;
   mlUrl: string;
+  /** A built web app (web/build) for the server to serve; without it, the API only. */
+  webBuild?: string;
 }): Promise<ImmichServer> {
   const port = await freePort();
   const mediaDir = mkdtempSync(join(tmpdir(), 'immich-media-'));
+  // Immich serves its web app from $IMMICH_BUILD_DATA/www, beside the geodata and core plugin.
+  let buildData: string | undefined;
+  if (webBuild) {
+    buildData = mkdtempSync(join(tmpdir(), 'immich-build-data-'));
+    cpSync(join(VENDOR_DIR, 'immich-build-data'), buildData, { recursive: true });
+    symlinkSync(webBuild, join(buildData, 'www'));
+  }
   let log = '';
   const child: ChildProcess = spawn('bash', [join(VENDOR_DIR, 'run-immich.sh')], {
     env: {
@@ -46,6 +56,7 @@ export async function startImmich({
       MEDIA_DIR: mediaDir,
       ML_URL: mlUrl,
       IMMICH_LOG_LEVEL: 'warn',
+      ...(buildData ? { IMMICH_BUILD_DATA: buildData } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -65,6 +76,7 @@ export async function startImmich({
         await exited;
       }
       rmSync(mediaDir, { recursive: true, force: true });
+      if (buildData) rmSync(buildData, { recursive: true, force: true });
     },
   };
   const deadline = Date.now() + 120_000;

@@ -83,12 +83,10 @@ describe('the sidecar search page', () => {
     // The photo has arrived (a blob: URL) and decoded. (Not waitForFunction: the page's CSP refuses eval.)
     await first.locator('img[src^="blob:"]').waitFor();
     const naturalSize = () =>
-      first
-        .locator('img')
-        .evaluate((img: { naturalWidth: number; naturalHeight: number }) => ({
-          w: img.naturalWidth,
-          h: img.naturalHeight,
-        }));
+      first.locator('img').evaluate((img: { naturalWidth: number; naturalHeight: number }) => ({
+        w: img.naturalWidth,
+        h: img.naturalHeight,
+      }));
     await eventually(async () => (await naturalSize()).w > 0);
     await shot(page, 'search-results');
 
