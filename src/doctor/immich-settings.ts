@@ -16,6 +16,9 @@ export interface ImmichMlSettings {
   smartSearchDimensions?: number;
 }
 
+/** Immich's own variables the doctor reads, as Immich's server does. */
+export const IMMICH_ENV_VARIABLES = ['IMMICH_MACHINE_LEARNING_URL', 'IMMICH_MACHINE_LEARNING_ENABLED'];
+
 const IMMICH_DEFAULT_ML_URL = 'http://immich-machine-learning:3003';
 
 interface SavedMachineLearning {

@@ -8,8 +8,10 @@ import { QUEUE_NAME, QUEUE_PREFIX } from '../extension/queue/queue.constants';
 /**
  * Removes everything the extension put into Immich's database and Redis, and nothing of Immich's:
  * every migration reverted (each undoes what it made, wherever that was), then our schema with the
- * migration bookkeeping, then our queue. Immich's tables, including the smart_search rows CLIP wrote,
- * stay as Immich's own data.
+ * migration bookkeeping, the `chinese` text search configuration and zhparser (sql/zhparser.sql: with
+ * them left in, a dump of the database no longer restores into Immich's own Postgres image), then our
+ * queue. Immich's tables, including the smart_search rows CLIP wrote, stay as Immich's own data;
+ * pg_trgm stays too, Immich uses it.
  */
 
 export interface UninstallReport {
@@ -17,6 +19,8 @@ export interface UninstallReport {
   migrations: string[];
   /** Tables of our schema, with their row counts, before removal. */
   tables: { name: string; rows: number }[];
+  /** Whether sql/zhparser.sql's configuration and extension are (were) there. */
+  zhparser: boolean;
   /** Jobs in our queue before removal. */
   jobs: number;
   /** Processes still working our queue: uninstalling under them would be undone at their next start. */
@@ -40,7 +44,11 @@ export async function uninstall(config: ExtensionConfig, { apply }: { apply: boo
     const jobs = Object.values(counts).reduce((sum, n) => sum + n, 0);
     const migrator = createMigrator(db);
     const applied = (await migrator.getMigrations()).filter((m) => m.executedAt).map((m) => m.name);
-    const report = { migrations: applied.reverse(), tables: await ourTables(db), jobs, workers, done: false };
+    const { rows } = await sql<{ name: string }>`
+      SELECT cfgname AS name FROM pg_ts_config WHERE cfgname = 'chinese'
+      UNION ALL SELECT extname FROM pg_extension WHERE extname = 'zhparser'`.execute(db);
+    const zhparser = rows.length > 0;
+    const report = { migrations: applied.reverse(), tables: await ourTables(db), zhparser, jobs, workers, done: false };
     if (!apply) return report;
     if (workers > 0) {
       throw new UninstallRefused(
@@ -50,6 +58,9 @@ export async function uninstall(config: ExtensionConfig, { apply }: { apply: boo
     }
     report.migrations = checkResult(await migrator.migrateTo(NO_MIGRATIONS));
     await sql`DROP SCHEMA IF EXISTS ${sql.id(MIGRATION_SCHEMA)} CASCADE`.execute(db);
+    // No CASCADE: should anything else use them, this stops and says so rather than dropping it too.
+    await sql`DROP TEXT SEARCH CONFIGURATION IF EXISTS chinese`.execute(db);
+    await sql`DROP EXTENSION IF EXISTS zhparser`.execute(db);
     await queue.obliterate({ force: true });
     return { ...report, done: true };
   } finally {
