@@ -18,14 +18,16 @@ export function uninstallCommand(): Command {
       const config = extensionConfigOrExit(command);
       try {
         const report = await uninstall(config, { apply: options.yes === true });
-        const verb = report.done ? '' : 'would ';
         const write = (line: string) => process.stdout.write(`${line}\n`);
-        for (const name of report.migrations) write(`${verb}${report.done ? 'reverted' : 'revert'} ${name}`);
+        // "would drop ..." for a dry run, "dropped ..." once done.
+        const act = (now: string, past: string) => (report.done ? past : `would ${now}`);
+        for (const name of report.migrations) write(`${act('revert', 'reverted')} ${name}`);
         const tables = report.tables.map((t) => `${t.name}: ${t.rows} rows`).join(', ');
-        write(`${verb}${report.done ? 'dropped' : 'drop'} schema ${MIGRATION_SCHEMA}${tables ? ` (${tables})` : ''}`);
-        write(
-          `${verb}${report.done ? 'removed' : 'remove'} queue ${QUEUE_NAME} (${QUEUE_PREFIX}) from Redis: ${report.jobs} jobs`,
-        );
+        write(`${act('drop', 'dropped')} schema ${MIGRATION_SCHEMA}${tables ? ` (${tables})` : ''}`);
+        if (report.zhparser) {
+          write(`${act('drop', 'dropped')} the text search configuration chinese and zhparser (sql/zhparser.sql)`);
+        }
+        write(`${act('remove', 'removed')} queue ${QUEUE_NAME} (${QUEUE_PREFIX}) from Redis: ${report.jobs} jobs`);
         write("Immich's own tables are not touched.");
         if (!report.done) {
           if (report.workers > 0) write(`${report.workers} worker(s) still use the queue: stop them first.`);

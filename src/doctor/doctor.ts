@@ -235,6 +235,7 @@ async function checkMlUrl(url: string, source: string, timeoutMs: number, add: A
     const down = [...routes].filter(([, list]) => list.every((u) => !u.healthy)).map(([route]) => route);
     const some = [...routes].some(([, list]) => list.some((u) => !u.healthy));
     const detail = [...routes]
+      .sort(([a], [b]) => a.localeCompare(b))
       .map(([route, list]) => `${route}: ${list.map((u) => `${u.upstream} ${u.healthy ? 'up' : 'DOWN'}`).join(', ')}`)
       .join('; ');
     add('gateway', down.length > 0 ? 'fail' : some ? 'warn' : 'ok', detail);
