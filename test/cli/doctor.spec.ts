@@ -70,7 +70,7 @@ beforeAll(async () => {
   [database, redis, clip] = await Promise.all([createTestDatabase('doctor'), startPrivateRedis(), testClipRoot()]);
   await migrateToLatest(database.db);
   inference = await startApp({ apiAuthKey: API_KEY, clip: { root: clip.root, modelName: 'ViT-B-16' }, ocrWorkers: 0 });
-  immichMl = await startServer((_, res) => res.end('{}'));
+  immichMl = await startServer((_, res) => void res.end('{}'));
   gateway = await startOurGateway(inference.url);
   await checked(gateway.url);
   await saveImmichSettings({ urls: [gateway.url], clip: { modelName: 'ViT-B-16__openai' } });

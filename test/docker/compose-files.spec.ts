@@ -227,11 +227,12 @@ describe('compose files', () => {
 describe('README and the compose files', () => {
   const readme = readText(join(ROOT, 'README.md'));
   const services = new Set(PROJECT_FILES.flatMap((f) => Object.keys(loadCompose(f).services)));
+  const volumes = new Set(PROJECT_FILES.flatMap((f) => Object.keys(loadCompose(f).volumes ?? {})));
 
-  it('every immich-ai service the README names exists in a compose file', () => {
+  it('every immich-ai service (or volume) the README names exists in a compose file', () => {
     const named = new Set([...readme.matchAll(/\bimmich-ai-[a-z]+(?:-[a-z]+)*\b/g)].map((m) => m[0]));
     expect(named.size).toBeGreaterThanOrEqual(3);
-    for (const name of named) expect([name, services.has(name)]).toEqual([name, true]);
+    for (const name of named) expect([name, services.has(name) || volumes.has(name)]).toEqual([name, true]);
   });
 
   it('every `docker compose` command in the README names files and services that exist', () => {
