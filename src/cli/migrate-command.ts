@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { loadExtensionConfig } from '../config/extension.config';
-import { ConfigError } from '../config/parse-env';
 import { createDatabase } from '../extension/database/create-database';
 import { checkResult, createMigrator } from '../extension/database/migrator';
+import { extensionConfigOrExit } from './serve-common';
 
 /**
  * `immich-ai migrate [--down | --status]`: our schema (immich_ai) in Immich's database, read from the
@@ -15,13 +14,7 @@ export function migrateCommand(): Command {
     .option('--status', 'list migrations and whether each is applied; change nothing')
     .action(async (options: { down?: boolean; status?: boolean }, command: Command) => {
       if (options.down && options.status) command.error('--down and --status do not go together', { exitCode: 2 });
-      let config;
-      try {
-        config = loadExtensionConfig();
-      } catch (error) {
-        if (error instanceof ConfigError) command.error(error.message, { exitCode: 1 });
-        throw error;
-      }
+      const config = extensionConfigOrExit(command);
       const db = createDatabase(config.database.url, { max: 1, applicationName: 'immich-ai migrate' });
       try {
         const migrator = createMigrator(db);

@@ -1,8 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Command } from 'commander';
-import { loadExtensionConfig } from '../config/extension.config';
-import { ConfigError } from '../config/parse-env';
 import { createSidecarApp } from '../extension/sidecar/create-sidecar-app';
+import { extensionConfigOrExit } from './serve-common';
 
 /**
  * `immich-ai serve extension`: the extension beside a stock Immich, on Immich's Postgres and Redis
@@ -14,14 +13,10 @@ export function serveExtensionCommand(): Command {
     .description('Serve the extension beside a stock Immich: OCR queue, `ocr:` search, mixed ranking, regenerate')
     .option('--no-worker', 'only serve the API and queue jobs; run them elsewhere (overrides $JOB_WORKER)')
     .action(async (options: { worker: boolean }, command: Command) => {
-      let config;
-      try {
-        config = loadExtensionConfig({ ...process.env, ...(options.worker === false ? { JOB_WORKER: 'false' } : {}) });
-      } catch (error) {
-        if (error instanceof ConfigError)
-          command.error(error.message, { exitCode: 1, code: 'immich-ai.extension.config' });
-        throw error;
-      }
+      const config = extensionConfigOrExit(command, {
+        ...process.env,
+        ...(options.worker === false ? { JOB_WORKER: 'false' } : {}),
+      });
       const logger = new Logger('Extension');
       const sidecar = await createSidecarApp(config);
       await sidecar.app.listen(config.port, config.host);

@@ -159,10 +159,16 @@ const envSchema = z.object({
 type EnvValues = z.infer<typeof envSchema>;
 
 /**
+ * The variables this config reads (the compose files and README are checked against them), besides
+ * the per-task GATEWAY_ROUTE_<TASK> family that ROUTE_VARIABLE matches.
+ */
+export const GATEWAY_ENV_VARIABLES = Object.keys(envSchema.shape);
+
+/**
  * `GATEWAY_ROUTE_<TASK>` (URLs) and `GATEWAY_ROUTE_<TASK>_PROTOCOL`: per-task routes without a file.
  * The prefix keeps unrelated `ROUTE_*` variables of a container from being read as routes.
  */
-const ROUTE_VARIABLE = /^GATEWAY_ROUTE_([A-Z0-9_]+?)(_PROTOCOL)?$/;
+export const ROUTE_VARIABLE = /^GATEWAY_ROUTE_([A-Z0-9_]+?)(_PROTOCOL)?$/;
 
 interface EnvRoute {
   upstreams?: string[];

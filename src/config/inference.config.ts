@@ -134,6 +134,9 @@ const envSchema = z.object({
   ...httpServerEnv,
 });
 
+/** The variables this config reads (the compose files and README are checked against them). */
+export const INFERENCE_ENV_VARIABLES = Object.keys(envSchema.shape);
+
 export class InferenceConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid inference configuration:\n  ${problems.join('\n  ')}`);

@@ -133,7 +133,7 @@ function errorText(body: string): string {
   return 'no error message';
 }
 
-function describeFetchError(error: unknown): string {
+export function describeFetchError(error: unknown): string {
   const err = error as { name?: string; cause?: { code?: string } };
   if (err?.name === 'TimeoutError') return 'timed out';
   const code = err?.cause?.code;
