@@ -134,6 +134,25 @@ describe('the sidecar search page', () => {
     await shot(page, 'regenerate-done');
   }, 90_000);
 
+  it('fits a phone screen: nothing wider than the screen, results one per row', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await phone.goto(sidecar.url);
+    await phone.fill('#api-key', user.apiKey);
+    await phone.press('#api-key', 'Enter');
+    await phone.fill('#q', 'ocr:西湖');
+    await phone.press('#q', 'Enter');
+    await phone.locator('#results > li').first().waitFor();
+    const widths = await phone.locator('body').evaluate((body: { scrollWidth: number; clientWidth: number }) => ({
+      content: body.scrollWidth,
+      screen: body.clientWidth,
+    }));
+    expect(widths.content).toBeLessThanOrEqual(widths.screen);
+    const card = (await phone.locator('#results > li').first().boundingBox())!;
+    expect(card.width).toBeGreaterThan(300);
+    await shot(phone, 'phone');
+    await phone.close();
+  });
+
   it('shows Chinese text and needs nothing from outside this server', async () => {
     await page.fill('#q', 'ocr:西湖');
     await page.press('#q', 'Enter');
