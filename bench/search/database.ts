@@ -7,11 +7,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import ts from 'typescript';
 import { migrateToLatest, migrationsFolder } from '../../src/extension/database/migrator';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
-import { PG_ADMIN_URL, TEMPLATE_DB } from '../../test/support/immich-database';
+import { dbUrl, PG_ADMIN_URL, TEMPLATE_DB, withAdminClient as admin } from '../../test/support/immich-database';
 
 /** The repository's root (the folder with package.json), from the sources or from dist-bench/. */
 export function repoRoot(): string {
@@ -20,21 +20,7 @@ export function repoRoot(): string {
   return dir;
 }
 
-export const dbUrl = (name: string): string => {
-  const url = new URL(PG_ADMIN_URL);
-  url.pathname = `/${name}`;
-  return url.toString();
-};
-
-async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
+export { dbUrl };
 
 export const databaseExists = (name: string): Promise<boolean> =>
   admin(async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);

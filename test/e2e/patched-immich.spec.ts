@@ -1,15 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { sql } from 'kysely';
-import { Client } from 'pg';
-import { createDatabase } from '../../src/extension/database/create-database';
-import type { ExtensionDatabase } from '../../src/extension/database/schema';
-import { eventually, flushRedis, testRedisDb } from '../extension/support/sidecar';
-import { ocrFixture, ocrTruth } from '../support/fixtures';
-import { PG_ADMIN_URL } from '../support/immich-database';
-import { ImmichClient, ImmichServer, startImmich } from '../support/immich-server';
-import { MlStack, startMlStack } from './support/ml-stack';
-import type { Kysely } from 'kysely';
+import { eventually } from '../extension/support/sidecar';
+import { ocrTruth } from '../support/fixtures';
+import type { ImmichClient } from '../support/immich-server';
+import { ImmichStack, startImmichStack } from './support/immich-stack';
 
 /**
  * Immich v2.4.1 with our patches, built from the vendored source by `immich-ai patch` and Immich's own
@@ -18,59 +11,34 @@ import type { Kysely } from 'kysely';
  * looked at directly only to prove rows are replaced and removed.
  */
 
-const ROOT = join(__dirname, '..', '..');
-
 describe('the patched Immich v2.4.1 server', () => {
   const names = Object.keys(ocrTruth);
-  const assets: Record<string, string> = {};
-  const databaseName = `immich_ai_patched_${process.pid}`;
-  let ml: MlStack;
-  let immich: ImmichServer;
+  let stack: ImmichStack;
+  let assets: Record<string, string>;
   let admin: ImmichClient;
-  let db: Kysely<ExtensionDatabase>;
 
   beforeAll(async () => {
-    const immichDir = execFileSync(join(ROOT, 'scripts', 'immich-server.sh'), ['patched-dir'], {
-      encoding: 'utf8',
-    }).trim();
-    ml = await startMlStack();
-    await flushRedis();
-    immich = await startImmich({
-      immichDir,
-      database: databaseName,
-      redisDbIndex: testRedisDb(),
-      mlUrl: ml.gatewayUrl,
-    });
-    admin = await ImmichClient.admin(immich.url);
-    for (const name of names) assets[name] = await admin.upload(ocrFixture(name), `${name}.jpg`);
-    await eventually(async () => admin.queuesIdle(), 240_000, 1000);
-    const url = new URL(PG_ADMIN_URL);
-    url.pathname = `/${databaseName}`;
-    db = createDatabase(url.toString(), { max: 2 });
+    stack = await startImmichStack({ label: 'patched', photos: names, patched: true });
+    ({ assets, admin } = stack);
     // Immich's OCR job hands each photo's text to our queue; wait until every one is indexed.
     await eventually(async () => {
-      const { n } = (
-        await sql<{ n: number }>`SELECT count(*)::int AS n FROM immich_ai.ocr_document WHERE status = 'done'`.execute(
-          db,
-        )
-      ).rows[0];
-      return n === names.length;
+      const { rows } = await sql<{
+        n: number;
+      }>`SELECT count(*)::int AS n FROM immich_ai.ocr_document WHERE status = 'done'`.execute(stack.db);
+      return rows[0].n === names.length;
     }, 120_000);
   }, 480_000);
 
-  afterAll(async () => {
-    await db?.destroy();
-    await immich?.stop();
-    await ml?.close();
-    const client = new Client({ connectionString: PG_ADMIN_URL });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
-    await client.end();
-  });
+  afterAll(() => stack?.stop());
 
   const lineIds = async (assetId: string) =>
     (
-      await db.selectFrom('immich_ai.ocr_line').select('id').where('assetId', '=', assetId).orderBy('lineNo').execute()
+      await stack.db
+        .selectFrom('immich_ai.ocr_line')
+        .select('id')
+        .where('assetId', '=', assetId)
+        .orderBy('lineNo')
+        .execute()
     ).map((row) => row.id);
 
   it('says in its features that our search is there', async () => {
@@ -109,10 +77,15 @@ describe('the patched Immich v2.4.1 server', () => {
 
   it('renews the smart_search row on `refresh-smart-search`', async () => {
     const embedding = async () =>
-      (await db.selectFrom('smart_search').select('embedding').where('assetId', '=', assets.f07).executeTakeFirst())
-        ?.embedding;
+      (
+        await stack.db
+          .selectFrom('smart_search')
+          .select('embedding')
+          .where('assetId', '=', assets.f07)
+          .executeTakeFirst()
+      )?.embedding;
     const original = await embedding();
-    await db.deleteFrom('smart_search').where('assetId', '=', assets.f07).execute();
+    await stack.db.deleteFrom('smart_search').where('assetId', '=', assets.f07).execute();
     await admin.request('POST', '/assets/jobs', { name: 'refresh-smart-search', assetIds: [assets.f07] }, [204]);
     expect(await eventually(embedding, 60_000)).toBe(original);
   });

@@ -1,11 +1,8 @@
-import { Client } from 'pg';
-import { api, eventually, flushRedis, RunningSidecar, startSidecar, testRedisDb } from '../extension/support/sidecar';
+import { api, eventually, RunningSidecar, startSidecar } from '../extension/support/sidecar';
 import { readJson } from '../inference/helpers';
-import { MlStack, startMlStack } from './support/ml-stack';
-import { ocrFixture, ocrTruth } from '../support/fixtures';
-import { PG_ADMIN_URL, TestDatabase } from '../support/immich-database';
-import { createDatabase } from '../../src/extension/database/create-database';
-import { ImmichClient, ImmichServer, startImmich } from '../support/immich-server';
+import { ocrTruth } from '../support/fixtures';
+import type { TestDatabase } from '../support/immich-database';
+import { ImmichStack, startImmichStack } from './support/immich-stack';
 
 /**
  * The product as a self-hoster runs it: a stock Immich v2.4.1 (the real server, built from the
@@ -21,47 +18,25 @@ interface Hit {
 
 describe('the sidecar beside a stock Immich v2.4.1', () => {
   const names = Object.keys(ocrTruth);
-  const assets: Record<string, string> = {};
-  let ml: MlStack;
-  let immich: ImmichServer;
-  let admin: ImmichClient;
+  let stack: ImmichStack;
+  let assets: Record<string, string>;
   let apiKey: string;
   let sidecar: RunningSidecar;
-  const databaseName = `immich_ai_e2e_${process.pid}`;
-  const databaseUrl = (() => {
-    const url = new URL(PG_ADMIN_URL);
-    url.pathname = `/${databaseName}`;
-    return url.toString();
-  })();
-  const database = { url: databaseUrl } as TestDatabase;
 
   beforeAll(async () => {
-    ml = await startMlStack();
-    const gatewayUrl = ml.gatewayUrl;
-
-    await flushRedis();
-    immich = await startImmich({ database: databaseName, redisDbIndex: testRedisDb(), mlUrl: gatewayUrl });
-    admin = await ImmichClient.admin(immich.url);
-    apiKey = await admin.createApiKey();
-    for (const name of names) assets[name] = await admin.upload(ocrFixture(name), `${name}.jpg`);
-    // Immich thumbnails the photos, then runs its own OCR and CLIP through our gateway.
-    await eventually(async () => admin.queuesIdle(), 240_000, 1000);
-
-    sidecar = await startSidecar(database, {
-      INFERENCE_URL: gatewayUrl,
-      IMMICH_MEDIA_LOCATION: immich.mediaDir,
+    stack = await startImmichStack({ label: 'e2e', photos: names });
+    assets = stack.assets;
+    apiKey = await stack.admin.createApiKey();
+    sidecar = await startSidecar({ url: stack.databaseUrl } as TestDatabase, {
+      INFERENCE_URL: stack.ml.gatewayUrl,
+      IMMICH_MEDIA_LOCATION: stack.immich.mediaDir,
       NEW_ASSET_POLL_MS: '500',
     });
   }, 400_000);
 
   afterAll(async () => {
     await sidecar?.close();
-    await immich?.stop();
-    await ml?.close();
-    const client = new Client({ connectionString: PG_ADMIN_URL });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${databaseName}" WITH (FORCE)`);
-    await client.end();
+    await stack?.stop();
   });
 
   const search = async (q: string, key = apiKey) => {
@@ -94,10 +69,10 @@ describe('the sidecar beside a stock Immich v2.4.1', () => {
 
   it("accepts Immich's own session token, and shows another user none of the first user's photos", async () => {
     const response = await fetch(`${sidecar.url}/api/ocr/search?q=${encodeURIComponent('ocr:西湖')}`, {
-      headers: { authorization: `Bearer ${admin.token}` },
+      headers: { authorization: `Bearer ${stack.admin.token}` },
     });
     expect(response.status).toBe(200);
-    const other = await admin.createUser('other@example.com', 'other-password', 'Other');
+    const other = await stack.admin.createUser('other@example.com', 'other-password', 'Other');
     const otherKey = await other.createApiKey();
     expect(await search('ocr:西湖', otherKey)).toEqual([]);
     expect((await api(sidecar, otherKey).get(`/api/assets/${assets.f08}/ocr`)).status).toBe(404);
@@ -105,8 +80,8 @@ describe('the sidecar beside a stock Immich v2.4.1', () => {
 
   it('regenerates OCR from the photo itself, and CLIP into the smart_search row Immich searches', async () => {
     const before = await document(assets.f06);
-    const db = createDatabase(databaseUrl, { max: 1 });
-    try {
+    const { db } = stack;
+    {
       const embedding = async () =>
         (
           await db
@@ -133,32 +108,25 @@ describe('the sidecar beside a stock Immich v2.4.1', () => {
       expect(after.status).toBe('done');
       await eventually(async () => (await embedding()) === oldEmbedding, 30_000);
       // Immich's own smart search finds it with the renewed row.
-      const smart = await admin.request<{ assets: { items: Array<{ id: string }> } }>('POST', '/search/smart', {
+      const smart = await stack.admin.request<{ assets: { items: Array<{ id: string }> } }>('POST', '/search/smart', {
         query: '订单',
       });
       expect(smart.assets.items.map((item) => item.id)).toContain(assets.f06);
-    } finally {
-      await db.destroy();
     }
     expect((await search('ocr:20240506123'))[0].assetId).toBe(assets.f06);
   }, 120_000);
 
   it('forgets a photo deleted in Immich', async () => {
-    await admin.request('DELETE', '/assets', { ids: [assets.f01], force: true }, [204]);
+    await stack.admin.request('DELETE', '/assets', { ids: [assets.f01], force: true }, [204]);
     await eventually(async () => (await search('ocr:浦东新区')).length === 0, 60_000);
-    const db = createDatabase(databaseUrl, { max: 1 });
-    try {
-      await eventually(
-        async () =>
-          !(await db
-            .selectFrom('immich_ai.ocr_document')
-            .select('assetId')
-            .where('assetId', '=', assets.f01)
-            .executeTakeFirst()),
-        60_000,
-      );
-    } finally {
-      await db.destroy();
-    }
+    await eventually(
+      async () =>
+        !(await stack.db
+          .selectFrom('immich_ai.ocr_document')
+          .select('assetId')
+          .where('assetId', '=', assets.f01)
+          .executeTakeFirst()),
+      60_000,
+    );
   }, 90_000);
 });

@@ -17,13 +17,15 @@ export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.
 export const TEMPLATE_DB = 'immich_ai_template_v2_4_1_r1';
 const ROOT = join(__dirname, '..', '..');
 
-const dbUrl = (name: string) => {
+/** The URL of a database on the test Postgres. */
+export const dbUrl = (name: string): string => {
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   return url.toString();
 };
 
-async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+/** Runs `fn` with a connection to the server's `postgres` database (to create and drop databases). */
+export async function withAdminClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: PG_ADMIN_URL });
   await client.connect();
   try {
@@ -35,7 +37,7 @@ async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
 
 /** Creates the template once per machine (about 5 s); later runs find it. Called by jest's globalSetup. */
 export async function ensureTemplateDatabase(): Promise<void> {
-  const exists = await admin(async (client) => {
+  const exists = await withAdminClient(async (client) => {
     const { rows: extensions } = await client.query<{ name: string }>(
       "SELECT name FROM pg_available_extensions WHERE name IN ('vector', 'zhparser')",
     );
@@ -52,7 +54,7 @@ export async function ensureTemplateDatabase(): Promise<void> {
 
   const immichDir = execFileSync(join(ROOT, 'scripts', 'immich-server.sh'), ['dir'], { encoding: 'utf8' }).trim();
   const building = `${TEMPLATE_DB}_${process.pid}`;
-  await admin((client) => client.query(`CREATE DATABASE "${building}"`));
+  await withAdminClient((client) => client.query(`CREATE DATABASE "${building}"`));
   // Immich's own migration runner: the schema exactly as a v2.4.1 server creates it on first start.
   execFileSync(process.execPath, [join(immichDir, 'server', 'dist', 'bin', 'migrations.js'), 'run'], {
     cwd: join(immichDir, 'server'),
@@ -66,7 +68,7 @@ export async function ensureTemplateDatabase(): Promise<void> {
   } finally {
     await client.end();
   }
-  await admin(async (client) => {
+  await withAdminClient(async (client) => {
     // Another jest run may have finished first; either template is fine.
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE_DB]);
     if (rowCount === 1) await client.query(`DROP DATABASE "${building}"`);
@@ -86,7 +88,7 @@ let counter = 0;
 /** A fresh database with Immich's schema (and without ours: tests run our migrations themselves). */
 export async function createTestDatabase(label = 'test'): Promise<TestDatabase> {
   const name = `immich_ai_${label.replace(/\W/g, '_').slice(0, 20)}_${process.pid}_${counter++}`.toLowerCase();
-  await admin(async (client) => {
+  await withAdminClient(async (client) => {
     await client.query(`DROP DATABASE IF EXISTS "${name}"`);
     await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
   });
@@ -98,7 +100,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     db,
     drop: async () => {
       await db.destroy();
-      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }

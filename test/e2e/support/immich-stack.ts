@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { Client } from 'pg';
+import { createDatabase } from '../../../src/extension/database/create-database';
+import type { ExtensionDatabase } from '../../../src/extension/database/schema';
+import { eventually, flushRedis, testRedisDb } from '../../extension/support/sidecar';
+import { ocrFixture } from '../../support/fixtures';
+import { dbUrl, PG_ADMIN_URL } from '../../support/immich-database';
+import { ImmichClient, ImmichServer, startImmich } from '../../support/immich-server';
+import { MlStack, startMlStack } from './ml-stack';
+
+/**
+ * A real Immich with photos in it, as the end-to-end suites need it: our ML stack as its
+ * machine-learning URL, a fresh database, an admin signed up, the fixture photos uploaded through
+ * Immich's API, and every Immich queue idle again.
+ */
+
+const ROOT = join(__dirname, '..', '..', '..');
+export const ADMIN = { email: 'admin@example.com', password: 'admin-password' };
+
+export interface ImmichStack {
+  ml: MlStack;
+  immich: ImmichServer;
+  admin: ImmichClient;
+  /** fixture name -> asset id */
+  assets: Record<string, string>;
+  databaseUrl: string;
+  /** Our view of Immich's database, for what only the database shows (rows replaced, rows removed). */
+  db: Kysely<ExtensionDatabase>;
+  stop(): Promise<void>;
+}
+
+const built = (mode: string) =>
+  execFileSync(join(ROOT, 'scripts', 'immich-server.sh'), [mode], { encoding: 'utf8' }).trim();
+
+export async function startImmichStack({
+  label,
+  photos,
+  patched = false,
+  web = false,
+}: {
+  label: string;
+  photos: readonly string[];
+  /** Immich patched by `immich-ai patch` (else stock v2.4.1). */
+  patched?: boolean;
+  /** Serve the patched web app too. */
+  web?: boolean;
+}): Promise<ImmichStack> {
+  const database = `immich_ai_${label}_${process.pid}`;
+  const ml = await startMlStack();
+  await flushRedis();
+  const immich = await startImmich({
+    immichDir: built(patched ? 'patched-dir' : 'dir'),
+    database,
+    redisDbIndex: testRedisDb(),
+    mlUrl: ml.gatewayUrl,
+    ...(web ? { webBuild: join(built('web-dir'), 'web', 'build') } : {}),
+  });
+  const admin = await ImmichClient.admin(immich.url, ADMIN.email, ADMIN.password);
+  const assets: Record<string, string> = {};
+  for (const name of photos) assets[name] = await admin.upload(ocrFixture(name), `${name}.jpg`);
+  // Immich thumbnails the photos, then runs its own OCR and CLIP through our gateway.
+  await eventually(async () => admin.queuesIdle(), 240_000, 1000);
+  const databaseUrl = dbUrl(database);
+  const db = createDatabase(databaseUrl, { max: 2 });
+  return {
+    ml,
+    immich,
+    admin,
+    assets,
+    databaseUrl,
+    db,
+    stop: async () => {
+      await db.destroy();
+      await immich.stop();
+      await ml.close();
+      const client = new Client({ connectionString: PG_ADMIN_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
