@@ -75,7 +75,13 @@ export async function insertBatch(
         AS t(id, n, owner, created, trashed)`.execute(trx);
     await trx
       .insertInto('immich_ai.ocr_document')
-      .values(docs.map((doc, i) => documentRow(segmenter, doc.id, texts[i])))
+      .values(
+        docs.map((doc, i) => ({
+          ...documentRow(segmenter, doc.id, texts[i]),
+          ownerId: userIds[doc.owner],
+          fileCreatedAt: doc.fileCreatedAt,
+        })),
+      )
       .execute();
     // Immich v2.4.1 OcrService.parseOcrResults: the tokens of every line, joined by single spaces.
     await sql`

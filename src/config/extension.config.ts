@@ -72,6 +72,11 @@ export interface ExtensionConfig {
     rrfK: number;
     /** SEARCH_CANDIDATES: how many results each ranking contributes before fusion. */
     candidates: number;
+    /**
+     * SEARCH_TEXT_CANDIDATES: how many of a term's matches are scored (the newest, plus the newest
+     * whole-word ones); results end there. Bounds what one search of a common term costs.
+     */
+    textCandidates: number;
   };
   /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for running jobs and requests. */
   shutdownTimeoutMs: number;
@@ -125,6 +130,7 @@ const shape = {
   SEARCH_WEIGHT_CLIP: envDecimal(0, 100).default('1'),
   SEARCH_RRF_K: envInteger(1, 1000).default('60'),
   SEARCH_CANDIDATES: envInteger(10, 2000).default('200'),
+  SEARCH_TEXT_CANDIDATES: envInteger(100, 100_000).default('1000'),
   SHUTDOWN_TIMEOUT_MS: envInteger(0, 600_000).default('30000'),
 };
 
@@ -176,6 +182,7 @@ export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): Exten
       weightClip: e.SEARCH_WEIGHT_CLIP,
       rrfK: e.SEARCH_RRF_K,
       candidates: e.SEARCH_CANDIDATES,
+      textCandidates: e.SEARCH_TEXT_CANDIDATES,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

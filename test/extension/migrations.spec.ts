@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
-import { createTestDatabase, TestDatabase } from '../support/immich-database';
+import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
 
 /** `immich-ai migrate` on Immich's real schema, through the built CLI as a user runs it. */
 
@@ -34,12 +34,13 @@ describe('immich-ai migrate', () => {
   it('lists pending migrations without changing anything', async () => {
     const { stdout } = await migrate('--status');
     expect(stdout).toMatch(/^0001-ocr-documents {2}pending$/m);
+    expect(stdout).toMatch(/^0002-document-owner-and-date {2}pending$/m);
     expect(await tables('immich_ai')).toEqual([]);
   });
 
   it("applies ours in our own schema and history table, never touching Immich's", async () => {
     const before = await immichMigrations();
-    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\n');
+    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\napplied 0002-document-owner-and-date\n');
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock', 'ocr_document', 'ocr_line']);
     expect(await immichMigrations()).toBe(before);
     expect((await migrate()).stdout).toBe('already up to date\n');
@@ -47,10 +48,25 @@ describe('immich-ai migrate', () => {
   });
 
   it('reverts one step with --down, and applies again', async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0001-ocr-documents\n');
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock']);
     expect((await migrate('--down')).stdout).toBe('nothing to revert\n');
-    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\n');
+    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\napplied 0002-document-owner-and-date\n');
+  });
+
+  it("an upgrade fills the owner and date of documents indexed before 0002 from Immich's asset", async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
+    const user = await seedUser(database.db);
+    const taken = new Date('2019-06-01T08:00:00Z');
+    const assetId = await seedAsset(database.db, { ownerId: user.id, fileCreatedAt: taken });
+    await sql`INSERT INTO immich_ai.ocr_document ("assetId", status, source, segmenter) VALUES (${assetId}, 'done', 'immich', 'characters')`.execute(
+      database.db,
+    );
+    expect((await migrate()).stdout).toBe('applied 0002-document-owner-and-date\n');
+    const { rows } = await sql<{ ownerId: string; fileCreatedAt: Date }>`
+      SELECT "ownerId", "fileCreatedAt" FROM immich_ai.ocr_document WHERE "assetId" = ${assetId}`.execute(database.db);
+    expect(rows).toEqual([{ ownerId: user.id, fileCreatedAt: taken }]);
   });
 
   it('says what is wrong with the configuration, without echoing secrets', async () => {

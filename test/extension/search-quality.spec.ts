@@ -132,6 +132,32 @@ describe.each<[string, () => Segmenter]>([
     expect(invoices.indexOf('invoice-cross')).toBeGreaterThan(invoices.indexOf('draft-invoice'));
   });
 
+  it('scores at most textCandidates matches: the newest, plus the newest whole-word ones', async () => {
+    // Another user: five new photos with 发票 only across words (出发|票价), one old photo with the word.
+    const owner = (await seedUser(database.db)).id;
+    const documents = new OcrDocumentRepository(database.db, makeSegmenter());
+    const key = new Map<string, string>();
+    const add = async (name: string, text: string, daysAgo: number) => {
+      const assetId = await seedAsset(database.db, { ownerId: owner, fileCreatedAt: new Date(NOW - daysAgo * DAY) });
+      key.set(assetId, name);
+      const line = { text, boxScore: 0.9, textScore: 0.9, box: [0, 0, 1, 0, 1, 1, 0, 1] as const };
+      await documents.replace(assetId, { source: 'inference', model: 'test', attempts: 1, lines: [{ ...line }] });
+    };
+    for (let i = 1; i <= 5; i++) await add(`cross-${i}`, '出发票价八折', i);
+    await add('old-word', '增值税 发票 联次', 400);
+    const { items, hasNextPage } = await search.searchOcr(parseQuery('ocr: 发票'), {
+      userIds: [owner],
+      page: 1,
+      size: 10,
+      textCandidates: 2,
+    });
+    const found = items.map((item) => key.get(item.assetId));
+    // The old photo with the word is not crowded out by newer substring matches, and ranks first;
+    // without words (characters only) the two newest matches are what is scored.
+    expect(found).toEqual(wordsRankHigher ? ['old-word', 'cross-1', 'cross-2'] : ['cross-1', 'cross-2']);
+    expect(hasNextPage).toBe(false);
+  });
+
   it('breaks ties by date, newest first', async () => {
     expect(await find('收据')).toEqual(['receipt-new', 'receipt-old']);
   });

@@ -32,6 +32,9 @@ export interface OcrDocumentTable {
   attempts: number;
   createdAt: Generated<Timestamp>;
   updatedAt: Generated<Timestamp>;
+  /** The asset's owner and date, copied when the text is written (see migrations/0002). */
+  ownerId: ColumnType<string | null, string | null | undefined, string | null>;
+  fileCreatedAt: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** When the text was last replaced successfully; null while a document only records a failure. */
   processedAt: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }

@@ -57,7 +57,7 @@ export class ImmichIntegrationService {
   async rankOcrQuery(text: string | undefined, scope: SearchScope): Promise<RankedAssetIds | undefined> {
     const query = text ? parseQuery(text) : undefined;
     if (query?.mode !== 'ocr') return undefined;
-    return this.ids(this.search.searchOcr(query, scope));
+    return this.ids(this.search.searchOcr(query, this.bounded(scope)));
   }
 
   /**
@@ -72,7 +72,9 @@ export class ImmichIntegrationService {
   ): Promise<RankedAssetIds | undefined> {
     if (!request.query || !embedding || isFiltered(request) || !this.config.search.mixed) return undefined;
     const vector = typeof embedding === 'string' ? (JSON.parse(embedding) as number[]) : embedding;
-    return this.ids(this.search.searchMixed(parseQuery(request.query), vector, scope, this.config.search));
+    return this.ids(
+      this.search.searchMixed(parseQuery(request.query), vector, this.bounded(scope), this.config.search),
+    );
   }
 
   /**
@@ -84,7 +86,7 @@ export class ImmichIntegrationService {
     scope: SearchScope,
   ): Promise<RankedAssetIds | undefined> {
     if (!request.ocr || isFiltered(request)) return undefined;
-    return this.ids(this.search.searchOcr({ ...parseQuery(request.ocr), mode: 'ocr' }, scope));
+    return this.ids(this.search.searchOcr({ ...parseQuery(request.ocr), mode: 'ocr' }, this.bounded(scope)));
   }
 
   /** `POST /api/assets/jobs` with `refresh-ocr` (access already checked by Immich): read the photos again. */
@@ -95,6 +97,10 @@ export class ImmichIntegrationService {
   /** Immich's own OCR job stored new text for an asset: index it (no second OCR pass). */
   async immichOcrDone(assetId: string): Promise<void> {
     if (this.config.ocr.useImmichOcr) await this.jobs.addAssetJobs(JobName.Ocr, [assetId]);
+  }
+
+  private bounded(scope: SearchScope): SearchScope {
+    return { ...scope, textCandidates: this.config.search.textCandidates };
   }
 
   private async ids(

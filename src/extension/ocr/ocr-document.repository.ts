@@ -31,6 +31,12 @@ export interface OcrLineRow {
   box: number[];
 }
 
+/** The asset's owner and date, read in the same statement that writes the document. */
+const assetScope = (assetId: string) => ({
+  ownerId: sql<string>`(SELECT "ownerId" FROM public.asset WHERE id = ${assetId})`,
+  fileCreatedAt: sql<Date>`(SELECT "fileCreatedAt" FROM public.asset WHERE id = ${assetId})`,
+});
+
 const exampleLine: OcrLineInput = {
   text: DummyValue.STRING,
   boxScore: 0.9,
@@ -57,6 +63,7 @@ export class OcrDocumentRepository {
   async replace(assetId: string, input: OcrDocumentInput): Promise<void> {
     const texts = input.lines.map((line) => line.text);
     const document = {
+      ...assetScope(assetId),
       status: 'done' as const,
       source: input.source,
       model: input.model,
@@ -113,7 +120,15 @@ export class OcrDocumentRepository {
   async recordFailure(assetId: string, source: OcrSource, error: string, attempts: number): Promise<void> {
     await this.db
       .insertInto('immich_ai.ocr_document')
-      .values({ assetId, status: 'failed', source, error, attempts, segmenter: this.segmenter.name })
+      .values({
+        assetId,
+        ...assetScope(assetId),
+        status: 'failed',
+        source,
+        error,
+        attempts,
+        segmenter: this.segmenter.name,
+      })
       .onConflict((oc) =>
         oc.column('assetId').doUpdateSet({ status: 'failed', error, attempts, updatedAt: sql`now()` }),
       )

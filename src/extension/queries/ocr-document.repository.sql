@@ -6,6 +6,8 @@ with
     insert into
       "immich_ai"."ocr_document" (
         "assetId",
+        "ownerId",
+        "fileCreatedAt",
         "status",
         "source",
         "model",
@@ -21,34 +23,66 @@ with
     values
       (
         $1,
-        $2,
-        $3,
+        (
+          select
+            "ownerId"
+          from
+            public.asset
+          where
+            id = $2
+        ),
+        (
+          select
+            "fileCreatedAt"
+          from
+            public.asset
+          where
+            id = $3
+        ),
         $4,
         $5,
         $6,
+        $7,
+        $8,
         (
-          setweight(to_tsvector('chinese'::regconfig, $7), 'A') || $8::tsvector
+          setweight(to_tsvector('chinese'::regconfig, $9), 'A') || $10::tsvector
         ),
-        $9,
-        $10,
         $11,
         $12,
+        $13,
+        $14,
         now()
       )
     on conflict ("assetId") do update
     set
-      "status" = $13,
-      "source" = $14,
-      "model" = $15,
-      "text" = $16,
-      "lineCount" = $17,
-      "searchVector" = (
-        setweight(to_tsvector('chinese'::regconfig, $18), 'A') || $19::tsvector
+      "ownerId" = (
+        select
+          "ownerId"
+        from
+          public.asset
+        where
+          id = $15
       ),
-      "searchLatin" = $20,
-      "segmenter" = $21,
-      "error" = $22,
-      "attempts" = $23,
+      "fileCreatedAt" = (
+        select
+          "fileCreatedAt"
+        from
+          public.asset
+        where
+          id = $16
+      ),
+      "status" = $17,
+      "source" = $18,
+      "model" = $19,
+      "text" = $20,
+      "lineCount" = $21,
+      "searchVector" = (
+        setweight(to_tsvector('chinese'::regconfig, $22), 'A') || $23::tsvector
+      ),
+      "searchLatin" = $24,
+      "segmenter" = $25,
+      "error" = $26,
+      "attempts" = $27,
       "processedAt" = now(),
       "updatedAt" = now()
     returning
@@ -57,7 +91,7 @@ with
   "old_lines" as (
     delete from "immich_ai"."ocr_line"
     where
-      "assetId" = $24
+      "assetId" = $28
   )
 insert into
   "immich_ai"."ocr_line" (
@@ -77,10 +111,6 @@ insert into
   )
 values
   (
-    $25,
-    $26,
-    $27,
-    $28,
     $29,
     $30,
     $31,
@@ -89,13 +119,19 @@ values
     $34,
     $35,
     $36,
-    $37
+    $37,
+    $38,
+    $39,
+    $40,
+    $41
   );
 
 -- OcrDocumentRepository.recordFailure
 insert into
   "immich_ai"."ocr_document" (
     "assetId",
+    "ownerId",
+    "fileCreatedAt",
     "status",
     "source",
     "error",
@@ -103,12 +139,35 @@ insert into
     "segmenter"
   )
 values
-  ($1, $2, $3, $4, $5, $6)
+  (
+    $1,
+    (
+      select
+        "ownerId"
+      from
+        public.asset
+      where
+        id = $2
+    ),
+    (
+      select
+        "fileCreatedAt"
+      from
+        public.asset
+      where
+        id = $3
+    ),
+    $4,
+    $5,
+    $6,
+    $7,
+    $8
+  )
 on conflict ("assetId") do update
 set
-  "status" = $7,
-  "error" = $8,
-  "attempts" = $9,
+  "status" = $9,
+  "error" = $10,
+  "attempts" = $11,
   "updatedAt" = now();
 
 -- OcrDocumentRepository.getDocument

@@ -4,50 +4,96 @@
 select
   set_config('jit', 'off', true);
 
+with
+  candidates as (
+    (
+      select
+        d."assetId"
+      from
+        immich_ai.ocr_document d
+      where
+        d."ownerId" = $1::uuid
+        and (
+          (d."searchVector" @@ $2::tsquery)
+          and (d."searchVector" @@ $3::tsquery)
+          and not (
+            (
+              d."searchVector" @@ $4::tsquery
+              or d."searchLatin" like $5
+            )
+          )
+        )
+      order by
+        d."fileCreatedAt" desc
+      limit
+        $6
+    )
+    union
+    (
+      select
+        d."assetId"
+      from
+        immich_ai.ocr_document d
+      where
+        d."ownerId" = $7::uuid
+        and (
+          (
+            (d."searchVector" @@ $8::tsquery)
+            and (d."searchVector" @@ $9::tsquery)
+            and not (
+              (
+                d."searchVector" @@ $10::tsquery
+                or d."searchLatin" like $11
+              )
+            )
+          )
+          and (
+            d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $12)
+          )
+          and (
+            d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $13)
+          )
+        )
+      order by
+        d."fileCreatedAt" desc
+      limit
+        $14
+    )
+  )
 select
-  "d"."assetId",
-  "asset"."fileCreatedAt",
-  "asset"."originalFileName",
+  d."assetId",
+  asset."fileCreatedAt",
+  asset."originalFileName",
   (
     ts_rank_cd(
       '{0.1, 0.2, 0.4, 1.0}'::float4[],
       d."searchVector",
       (
-        phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
+        phraseto_tsquery('chinese'::regconfig, $15) || $16::tsquery
       )
     ) + ts_rank_cd(
       '{0.1, 0.2, 0.4, 1.0}'::float4[],
       d."searchVector",
       (
-        phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
+        phraseto_tsquery('chinese'::regconfig, $17) || $18::tsquery
       )
     )
-  )::float8 as "score"
+  )::float8 as score
 from
-  "immich_ai"."ocr_document" as "d"
-  inner join "asset" on "asset"."id" = "d"."assetId"
+  candidates
+  join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
+  join public.asset on asset.id = d."assetId"
 where
-  "asset"."ownerId" in ($5)
-  and "asset"."deletedAt" is null
-  and "asset"."visibility" in ($6, $7)
-  and (
-    (d."searchVector" @@ $8::tsquery)
-    and (d."searchVector" @@ $9::tsquery)
-    and not (
-      (
-        d."searchVector" @@ $10::tsquery
-        or d."searchLatin" like $11
-      )
-    )
-  )
+  asset."deletedAt" is null
+  and asset.visibility in ($19, $20)
 order by
-  "score" desc,
-  "asset"."fileCreatedAt" desc,
-  "asset"."id"
+  score desc,
+  asset."fileCreatedAt" desc,
+  asset.id
 limit
-  $12
+  $21
 offset
-  $13;
+  $22;
 
 -- SearchRepository.searchMixed
 select
@@ -95,28 +141,72 @@ with
           )::float8 as score,
           asset."fileCreatedAt"
         from
-          immich_ai.ocr_document d
+          (
+            (
+              select
+                d."assetId"
+              from
+                immich_ai.ocr_document d
+              where
+                d."ownerId" = $5::uuid
+                and (
+                  (d."searchVector" @@ $6::tsquery)
+                  and (d."searchVector" @@ $7::tsquery)
+                  and not (
+                    (
+                      d."searchVector" @@ $8::tsquery
+                      or d."searchLatin" like $9
+                    )
+                  )
+                )
+              order by
+                d."fileCreatedAt" desc
+              limit
+                $10
+            )
+            union
+            (
+              select
+                d."assetId"
+              from
+                immich_ai.ocr_document d
+              where
+                d."ownerId" = $11::uuid
+                and (
+                  (
+                    (d."searchVector" @@ $12::tsquery)
+                    and (d."searchVector" @@ $13::tsquery)
+                    and not (
+                      (
+                        d."searchVector" @@ $14::tsquery
+                        or d."searchLatin" like $15
+                      )
+                    )
+                  )
+                  and (
+                    d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $16)
+                  )
+                  and (
+                    d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $17)
+                  )
+                )
+              order by
+                d."fileCreatedAt" desc
+              limit
+                $18
+            )
+          ) candidates
+          join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
           join public.asset on asset.id = d."assetId"
         where
-          asset."ownerId" = any ($5::uuid[])
-          and asset."deletedAt" is null
-          and asset.visibility in ($6, $7)
-          and (
-            (d."searchVector" @@ $8::tsquery)
-            and (d."searchVector" @@ $9::tsquery)
-            and not (
-              (
-                d."searchVector" @@ $10::tsquery
-                or d."searchLatin" like $11
-              )
-            )
-          )
+          asset."deletedAt" is null
+          and asset.visibility in ($19, $20)
         order by
           score desc,
           asset."fileCreatedAt" desc,
           asset.id
         limit
-          $12
+          $21
       ) best
   ),
   clip as materialized (
@@ -132,24 +222,24 @@ with
       (
         select
           s."assetId",
-          s.embedding <=> $13::vector as distance
+          s.embedding <=> $22::vector as distance
         from
           public.smart_search s
           join public.asset on asset.id = s."assetId"
         where
-          asset."ownerId" = any ($14::uuid[])
+          asset."ownerId" = any ($23::uuid[])
           and asset."deletedAt" is null
-          and asset.visibility in ($15, $16)
+          and asset.visibility in ($24, $25)
         order by
           distance
         limit
-          $17
+          $26
       ) nearest
   ),
   fused as (
     select
       coalesce(ocr."assetId", clip."assetId") as "assetId",
-      coalesce($18::float8 / ($19 + ocr.rank), 0) + coalesce($20::float8 / ($21 + clip.rank), 0) as score,
+      coalesce($27::float8 / ($28 + ocr.rank), 0) + coalesce($29::float8 / ($30 + clip.rank), 0) as score,
       ocr.rank::int as "ocrRank",
       ocr.score as "ocrScore",
       clip.rank::int as "clipRank",
@@ -171,6 +261,6 @@ order by
   asset."fileCreatedAt" desc,
   asset.id
 limit
-  $22
+  $31
 offset
-  $23;
+  $32;

@@ -53,6 +53,25 @@ export class OcrMatch {
   }
 
   /**
+   * Where the query's terms appear as whole words (every positive clause through one of its
+   * alternatives' words), on top of where(); null when some term has no word form here.
+   */
+  wordsWhere(): RawBuilder<boolean> | null {
+    const clauses = [];
+    for (const clause of this.query.clauses.filter((c) => !c.negated)) {
+      const words = clause.anyOf.map((term) => this.segmenter.wordQuery(term));
+      if (words.some((word) => word === null)) return null;
+      clauses.push(
+        sql`(${sql.join(
+          words.map((word) => sql`d."searchVector" @@ ${word}`),
+          sql` OR `,
+        )})`,
+      );
+    }
+    return sql<boolean>`(${this.where()} AND ${sql.join(clauses, sql` AND `)})`;
+  }
+
+  /**
    * The score: per positive clause, the cover-density rank of its best-matching form (words count ten
    * times characters), plus a little for each letter/digit substring match. Ties are broken by date.
    */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Kysely, sql } from 'kysely';
+import { Kysely, RawBuilder, sql } from 'kysely';
 import { DummyValue, GenerateSql } from '../database/generate-sql';
 import { EXTENSION_DB, SEGMENTER } from '../database/database.tokens';
 import { ExtensionDatabase, SEARCHABLE_VISIBILITY } from '../database/schema';
@@ -12,7 +12,15 @@ export interface SearchScope {
   userIds: readonly string[];
   page: number;
   size: number;
+  /**
+   * How many matching documents are scored (SEARCH_TEXT_CANDIDATES): the newest matches, plus the
+   * newest whole-word matches. A common term can match half a library; scoring all of it cost
+   * seconds at 1M documents (bench/search.ts). Pages end where the candidates do.
+   */
+  textCandidates?: number;
 }
+
+export const DEFAULT_TEXT_CANDIDATES = 1000;
 
 export interface RankedAsset {
   assetId: string;
@@ -59,20 +67,16 @@ export class SearchRepository {
     if (!match.searchable || scope.userIds.length === 0) return { items: [], hasNextPage: false };
     const rows = await this.db.transaction().execute(async (trx) => {
       await this.planSearch(trx);
-      return trx
-        .selectFrom('immich_ai.ocr_document as d')
-        .innerJoin('asset', 'asset.id', 'd.assetId')
-        .select(['d.assetId', 'asset.fileCreatedAt', 'asset.originalFileName', match.score().as('score')])
-        .where('asset.ownerId', 'in', scope.userIds)
-        .where('asset.deletedAt', 'is', null)
-        .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
-        .where(match.where())
-        .orderBy('score', 'desc')
-        .orderBy('asset.fileCreatedAt', 'desc')
-        .orderBy('asset.id')
-        .limit(scope.size + 1)
-        .offset((scope.page - 1) * scope.size)
-        .execute();
+      const { rows } = await sql<{ assetId: string; fileCreatedAt: Date; originalFileName: string; score: number }>`
+        WITH candidates AS (${this.candidates(match, scope)})
+        SELECT d."assetId", asset."fileCreatedAt", asset."originalFileName", ${match.score()} AS score
+        FROM candidates
+        JOIN immich_ai.ocr_document d ON d."assetId" = candidates."assetId"
+        JOIN public.asset ON asset.id = d."assetId"
+        WHERE asset."deletedAt" IS NULL AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)})
+        ORDER BY score DESC, asset."fileCreatedAt" DESC, asset.id
+        LIMIT ${scope.size + 1} OFFSET ${(scope.page - 1) * scope.size}`.execute(trx);
+      return rows;
     });
     const offset = (scope.page - 1) * scope.size;
     return page(
@@ -115,10 +119,10 @@ export class SearchRepository {
               row_number() OVER (ORDER BY best.score DESC, best."fileCreatedAt" DESC, best."assetId") AS rank
             FROM (
               SELECT d."assetId", ${match.score()} AS score, asset."fileCreatedAt"
-              FROM immich_ai.ocr_document d
+              FROM (${this.candidates(match, scope)}) candidates
+              JOIN immich_ai.ocr_document d ON d."assetId" = candidates."assetId"
               JOIN public.asset ON asset.id = d."assetId"
-              WHERE asset."ownerId" = ANY(${[...scope.userIds]}::uuid[]) AND asset."deletedAt" IS NULL
-                AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)}) AND ${match.where()}
+              WHERE asset."deletedAt" IS NULL AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)})
               ORDER BY score DESC, asset."fileCreatedAt" DESC, asset.id
               LIMIT ${candidates}
             ) best`
@@ -154,6 +158,28 @@ export class SearchRepository {
         scope.size,
       );
     });
+  }
+
+  /**
+   * The documents worth scoring: this scope's newest matches, and its newest whole-word matches (so
+   * a word the user typed is never crowded out by newer substring matches), each at most
+   * `textCandidates`. The planner walks the (owner, date) index or the text index, whichever is
+   * cheaper for the term.
+   */
+  private candidates(match: OcrMatch, scope: SearchScope) {
+    const cap = scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES;
+    // One owner as a plain equality: only then can the (owner, date) index hand rows over in date order.
+    const owner =
+      scope.userIds.length === 1
+        ? sql`d."ownerId" = ${scope.userIds[0]}::uuid`
+        : sql`d."ownerId" = ANY(${[...scope.userIds]}::uuid[])`;
+    const pool = (where: RawBuilder<boolean>) => sql`
+      (SELECT d."assetId" FROM immich_ai.ocr_document d
+       WHERE ${owner} AND ${where}
+       ORDER BY d."fileCreatedAt" DESC
+       LIMIT ${cap})`;
+    const words = match.wordsWhere();
+    return words ? sql`${pool(match.where())} UNION ${pool(words)}` : pool(match.where());
   }
 
   /**

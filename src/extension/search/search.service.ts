@@ -61,7 +61,7 @@ export class SearchService {
   async search({ query: input, userIds, page, size }: SearchRequest): Promise<SearchResult> {
     const query = parseQuery(input);
     const mode: SearchMode = query.mode === 'ocr' || !this.config.search.mixed ? 'ocr' : 'mixed';
-    const scope = { userIds, page, size };
+    const scope = { userIds, page, size, textCandidates: this.config.search.textCandidates };
     let degraded: string | undefined;
     let result;
     if (mode === 'ocr') {

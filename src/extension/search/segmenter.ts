@@ -28,6 +28,8 @@ export interface Segmenter {
    * would then match more than was typed.
    */
   termQuery(term: QueryTerm): RawBuilder<string>;
+  /** The term's words alone (no characters), or null when this segmenter has none for it. */
+  wordQuery(term: QueryTerm): RawBuilder<string> | null;
 }
 
 /** The tsquery that decides whether a document holds a term: its characters (and letter/digit runs) in order. */
@@ -49,6 +51,10 @@ export class ZhparserSegmenter implements Segmenter {
 
   termQuery(term: QueryTerm): RawBuilder<string> {
     return sql<string>`(phraseto_tsquery(${sql.lit(ZHPARSER_CONFIG)}::regconfig, ${term.text}) || ${termPhrase(term.terms)}::tsquery)`;
+  }
+
+  wordQuery(term: QueryTerm): RawBuilder<string> {
+    return sql<string>`phraseto_tsquery(${sql.lit(ZHPARSER_CONFIG)}::regconfig, ${term.text})`;
   }
 }
 
@@ -95,6 +101,11 @@ export class JiebaSegmenter implements Segmenter {
     const query = words.length > 0 ? `(${wordPhrase(words)}) | (${chars})` : chars;
     return sql<string>`${query}::tsquery`;
   }
+
+  wordQuery(term: QueryTerm): RawBuilder<string> | null {
+    const words = this.words(term.text);
+    return words.length > 0 ? sql<string>`${wordPhrase(words)}::tsquery` : null;
+  }
 }
 
 /**
@@ -113,6 +124,10 @@ export class CharacterSegmenter implements Segmenter {
 
   termQuery(term: QueryTerm): RawBuilder<string> {
     return sql<string>`${termPhrase(term.terms)}::tsquery`;
+  }
+
+  wordQuery(): null {
+    return null;
   }
 }
 
