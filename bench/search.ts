@@ -12,6 +12,7 @@
  *   --seed-queries N       how many of them per kind also run the seed's statement as shipped, which
  *                          segments every document of the user on every search (default 3)
  *   --mixed-queries N      mixed-ranking (OCR + CLIP) queries per kind, plus as many CLIP-only (default 10)
+ *   --text-candidates N    matches our search scores per query (SEARCH_TEXT_CANDIDATES; default the app's)
  *   --scope WHO            whose photos are searched: largest (the user with 40% of them, default) or all
  *   --segmenter NAME       zhparser (default) or jieba: how our documents and queries are segmented
  *   --keep                 keep the database afterwards (named after --docs, --embeddings and --segmenter)
@@ -40,7 +41,7 @@ import type { Logger } from '@nestjs/common';
 import { Kysely, sql } from 'kysely';
 import { createDatabase } from '../src/extension/database/create-database';
 import type { ExtensionDatabase } from '../src/extension/database/schema';
-import { SearchRepository } from '../src/extension/search/search.repository';
+import { DEFAULT_TEXT_CANDIDATES, SearchRepository } from '../src/extension/search/search.repository';
 import { chooseSegmenter, JiebaSegmenter, Segmenter } from '../src/extension/search/segmenter';
 import { int, parseFlags, printUsageAndExit } from './support';
 import {
@@ -93,6 +94,7 @@ interface Options {
   queriesPerKind: number;
   seedQueries: number;
   mixedQueries: number;
+  textCandidates: number;
   scope: 'largest' | 'all';
   segmenter: 'zhparser' | 'jieba';
   keep: boolean;
@@ -118,6 +120,7 @@ function readFlags(argv: string[]): Options {
     'queries-per-kind': { type: 'string' },
     'seed-queries': { type: 'string' },
     'mixed-queries': { type: 'string' },
+    'text-candidates': { type: 'string' },
     scope: { type: 'string' },
     segmenter: { type: 'string' },
     keep: { type: 'boolean' },
@@ -141,6 +144,7 @@ function readFlags(argv: string[]): Options {
     queriesPerKind: int('--queries-per-kind', flags['queries-per-kind'], 1) ?? 50,
     seedQueries: int('--seed-queries', flags['seed-queries'], 0) ?? 3,
     mixedQueries: int('--mixed-queries', flags['mixed-queries'], 0) ?? 10,
+    textCandidates: int('--text-candidates', flags['text-candidates'], 1) ?? DEFAULT_TEXT_CANDIDATES,
     scope,
     segmenter,
     keep: flags.keep ?? false,
@@ -427,7 +431,7 @@ async function measure(
     const userIds = scopeUsers.map((u) => users[u].id);
     const weights = { weightOcr: 1, weightClip: 1, rrfK: 60, candidates: 200 };
     const repository = new SearchRepository(db, segmenter);
-    const searcher = createSearcher(db, repository, userIds, weights);
+    const searcher = createSearcher(db, repository, userIds, weights, options.textCandidates);
 
     // Queries, drawn from the searched user's documents, and their relevant sets.
     const drawer = new QueryDrawer(library.sample, library.vocabulary, SEED + 4);
@@ -560,7 +564,7 @@ async function measure(
         `search benchmark: ${options.docs.toLocaleString('en')} OCR documents, ${options.embeddings.toLocaleString('en')} CLIP embeddings, segmenter ${report.segmenter}`,
         `machine: ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.postgres}, pgvector ${machine.vector}; load average ${machine.loadAverage.start.join(' ')} at the start, ${machine.loadAverage.end.join(' ')} at the end`,
         `postgres settings (server defaults, untouched): ${machine.settings.join(', ')}`,
-        `searched: ${scopeText}; documents per user ${library.perUser.map((n) => n.toLocaleString('en')).join(' / ')}`,
+        `searched: ${scopeText}; our search scores at most ${options.textCandidates} candidate matches per query (SEARCH_TEXT_CANDIDATES); documents per user ${library.perUser.map((n) => n.toLocaleString('en')).join(' / ')}`,
         `database: ${name}${reused ? ' (kept from an earlier run: load figures are from that run)' : ''}`,
         '',
         'Loading',

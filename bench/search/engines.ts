@@ -85,9 +85,10 @@ export function createSearcher(
   repository: SearchRepository,
   userIds: readonly string[],
   weights: FusionWeights,
+  textCandidates?: number,
 ): Searcher {
   const bench = db as unknown as Kysely<BenchTables>;
-  const scope = { userIds, page: 1, size: PAGE_SIZE };
+  const scope = { userIds, page: 1, size: PAGE_SIZE, textCandidates };
   // Immich's anyUuid(): the ids as one array literal.
   const owners = sql<string>`any(${`{${userIds.join(',')}}`}::uuid[])`;
 

@@ -22,7 +22,10 @@ export async function explainSlowest(
   const db = new Kysely<ExtensionDatabase>({
     dialect: new PostgresDialect({ pool }),
     log: (event) => {
-      if (event.level === 'query') captured = event.query;
+      // The search statement itself, not the transaction around it or its planner settings.
+      if (event.level === 'query' && !/^\s*(begin|commit|rollback|select set_config)/i.test(event.query.sql)) {
+        captured = event.query;
+      }
     },
   });
   const repository = new SearchRepository(db, segmenter);
@@ -32,6 +35,7 @@ export async function explainSlowest(
       const slowest = [...(list ?? [])].sort((a, b) => b.ms - a.ms)[0];
       if (!slowest) continue;
       await repository.searchOcr(parseQuery(`ocr:${slowest.query}`), { userIds, page: 1, size: PAGE_SIZE });
+      await pool.query('SET jit = off'); // as SearchRepository.planSearch sets it for its statements
       const { rows } = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${captured!.sql}`, [
         ...captured!.parameters,
       ]);

@@ -23,6 +23,12 @@ describe('extension configuration', () => {
     );
   });
 
+  it('bounds what one search scores: SEARCH_TEXT_CANDIDATES, 200 by default, 100-100000', () => {
+    expect(loadExtensionConfig({}).search.textCandidates).toBe(200);
+    expect(loadExtensionConfig({ SEARCH_TEXT_CANDIDATES: '5000' }).search.textCandidates).toBe(5000);
+    expect(() => loadExtensionConfig({ SEARCH_TEXT_CANDIDATES: '10' })).toThrow(/SEARCH_TEXT_CANDIDATES/);
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadExtensionConfig({ PORT: '', SEGMENTER: '' })).toEqual(loadExtensionConfig({}));
   });

@@ -4,92 +4,104 @@
 select
   set_config('jit', 'off', true);
 
-with
-  candidates as (
-    (
-      select
-        d."assetId"
-      from
-        immich_ai.ocr_document d
-      where
-        d."ownerId" = $1::uuid
-        and (
-          (d."searchVector" @@ $2::tsquery)
-          and (d."searchVector" @@ $3::tsquery)
-          and not (
-            (
-              d."searchVector" @@ $4::tsquery
-              or d."searchLatin" like $5
-            )
+select
+  scored.*
+from
+  (
+    select
+      d."assetId",
+      live."fileCreatedAt",
+      live."originalFileName",
+      (
+        ts_rank_cd(
+          '{0.1, 0.2, 0.4, 1.0}'::float4[],
+          d."searchVector",
+          (
+            phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
+          )
+        ) + ts_rank_cd(
+          '{0.1, 0.2, 0.4, 1.0}'::float4[],
+          d."searchVector",
+          (
+            phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
           )
         )
-      order by
-        d."fileCreatedAt" desc
-      limit
-        $6
-    )
-    union
-    (
-      select
-        d."assetId"
-      from
-        immich_ai.ocr_document d
-      where
-        d."ownerId" = $7::uuid
-        and (
-          (
-            (d."searchVector" @@ $8::tsquery)
-            and (d."searchVector" @@ $9::tsquery)
-            and not (
-              (
-                d."searchVector" @@ $10::tsquery
-                or d."searchLatin" like $11
+      )::float8 as score
+    from
+      (
+        (
+          select
+            d."assetId"
+          from
+            immich_ai.ocr_document d
+          where
+            d."ownerId" = $5::uuid
+            and (
+              (d."searchVector" @@ $6::tsquery)
+              and (d."searchVector" @@ $7::tsquery)
+              and not (
+                (
+                  d."searchVector" @@ $8::tsquery
+                  or d."searchLatin" like $9
+                )
               )
             )
-          )
-          and (
-            d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $12)
-          )
-          and (
-            d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $13)
-          )
+          order by
+            d."fileCreatedAt" desc
+          limit
+            $10
         )
-      order by
-        d."fileCreatedAt" desc
-      limit
-        $14
-    )
-  )
-select
-  d."assetId",
-  asset."fileCreatedAt",
-  asset."originalFileName",
-  (
-    ts_rank_cd(
-      '{0.1, 0.2, 0.4, 1.0}'::float4[],
-      d."searchVector",
-      (
-        phraseto_tsquery('chinese'::regconfig, $15) || $16::tsquery
-      )
-    ) + ts_rank_cd(
-      '{0.1, 0.2, 0.4, 1.0}'::float4[],
-      d."searchVector",
-      (
-        phraseto_tsquery('chinese'::regconfig, $17) || $18::tsquery
-      )
-    )
-  )::float8 as score
-from
-  candidates
-  join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
-  join public.asset on asset.id = d."assetId"
-where
-  asset."deletedAt" is null
-  and asset.visibility in ($19, $20)
+        union
+        (
+          select
+            d."assetId"
+          from
+            immich_ai.ocr_document d
+          where
+            d."ownerId" = $11::uuid
+            and (
+              (
+                (d."searchVector" @@ $12::tsquery)
+                and (d."searchVector" @@ $13::tsquery)
+                and not (
+                  (
+                    d."searchVector" @@ $14::tsquery
+                    or d."searchLatin" like $15
+                  )
+                )
+              )
+              and (
+                d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $16)
+              )
+              and (
+                d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $17)
+              )
+            )
+          order by
+            d."fileCreatedAt" desc
+          limit
+            $18
+        )
+      ) candidates
+      join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
+      cross join lateral (
+        select
+          asset."fileCreatedAt",
+          asset."originalFileName"
+        from
+          public.asset
+        where
+          asset.id = d."assetId"
+          and asset."deletedAt" is null
+          and asset.visibility in ($19, $20)
+        offset
+          0
+      ) live
+  ) scored
 order by
   score desc,
-  asset."fileCreatedAt" desc,
-  asset.id
+  "fileCreatedAt" desc,
+  "assetId"
 limit
   $21
 offset
@@ -123,88 +135,105 @@ with
     from
       (
         select
-          d."assetId",
-          (
-            ts_rank_cd(
-              '{0.1, 0.2, 0.4, 1.0}'::float4[],
-              d."searchVector",
-              (
-                phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
-              )
-            ) + ts_rank_cd(
-              '{0.1, 0.2, 0.4, 1.0}'::float4[],
-              d."searchVector",
-              (
-                phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
-              )
-            )
-          )::float8 as score,
-          asset."fileCreatedAt"
+          scored."assetId",
+          scored.score,
+          scored."fileCreatedAt"
         from
           (
-            (
-              select
-                d."assetId"
-              from
-                immich_ai.ocr_document d
-              where
-                d."ownerId" = $5::uuid
-                and (
-                  (d."searchVector" @@ $6::tsquery)
-                  and (d."searchVector" @@ $7::tsquery)
-                  and not (
-                    (
-                      d."searchVector" @@ $8::tsquery
-                      or d."searchLatin" like $9
-                    )
+            select
+              d."assetId",
+              live."fileCreatedAt",
+              live."originalFileName",
+              (
+                ts_rank_cd(
+                  '{0.1, 0.2, 0.4, 1.0}'::float4[],
+                  d."searchVector",
+                  (
+                    phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
+                  )
+                ) + ts_rank_cd(
+                  '{0.1, 0.2, 0.4, 1.0}'::float4[],
+                  d."searchVector",
+                  (
+                    phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
                   )
                 )
-              order by
-                d."fileCreatedAt" desc
-              limit
-                $10
-            )
-            union
-            (
-              select
-                d."assetId"
-              from
-                immich_ai.ocr_document d
-              where
-                d."ownerId" = $11::uuid
-                and (
-                  (
-                    (d."searchVector" @@ $12::tsquery)
-                    and (d."searchVector" @@ $13::tsquery)
-                    and not (
-                      (
-                        d."searchVector" @@ $14::tsquery
-                        or d."searchLatin" like $15
+              )::float8 as score
+            from
+              (
+                (
+                  select
+                    d."assetId"
+                  from
+                    immich_ai.ocr_document d
+                  where
+                    d."ownerId" = $5::uuid
+                    and (
+                      (d."searchVector" @@ $6::tsquery)
+                      and (d."searchVector" @@ $7::tsquery)
+                      and not (
+                        (
+                          d."searchVector" @@ $8::tsquery
+                          or d."searchLatin" like $9
+                        )
                       )
                     )
-                  )
-                  and (
-                    d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $16)
-                  )
-                  and (
-                    d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $17)
-                  )
+                  order by
+                    d."fileCreatedAt" desc
+                  limit
+                    $10
                 )
-              order by
-                d."fileCreatedAt" desc
-              limit
-                $18
-            )
-          ) candidates
-          join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
-          join public.asset on asset.id = d."assetId"
-        where
-          asset."deletedAt" is null
-          and asset.visibility in ($19, $20)
+                union
+                (
+                  select
+                    d."assetId"
+                  from
+                    immich_ai.ocr_document d
+                  where
+                    d."ownerId" = $11::uuid
+                    and (
+                      (
+                        (d."searchVector" @@ $12::tsquery)
+                        and (d."searchVector" @@ $13::tsquery)
+                        and not (
+                          (
+                            d."searchVector" @@ $14::tsquery
+                            or d."searchLatin" like $15
+                          )
+                        )
+                      )
+                      and (
+                        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $16)
+                      )
+                      and (
+                        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $17)
+                      )
+                    )
+                  order by
+                    d."fileCreatedAt" desc
+                  limit
+                    $18
+                )
+              ) candidates
+              join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
+              cross join lateral (
+                select
+                  asset."fileCreatedAt",
+                  asset."originalFileName"
+                from
+                  public.asset
+                where
+                  asset.id = d."assetId"
+                  and asset."deletedAt" is null
+                  and asset.visibility in ($19, $20)
+                offset
+                  0
+              ) live
+          ) scored
         order by
           score desc,
-          asset."fileCreatedAt" desc,
-          asset.id
+          "fileCreatedAt" desc,
+          "assetId"
         limit
           $21
       ) best
