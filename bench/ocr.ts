@@ -6,21 +6,29 @@
  * Flags:
  *   --passes N           timed passes over the fixtures per engine (default 3)
  *   --warmup N           warm-up images per engine before timing (default 2)
- *   --only LIST          comma list of engines: ours,paddleocr,paddleocr-eqdet,gutenye (default: all)
+ *   --only LIST          comma list of engines: ours,ours-1t,ppu,paddleocr,paddleocr-eqdet,gutenye (default: all)
  *   --tp-images N        images per throughput configuration (default 16)
  *   --no-throughput      skip the "all cores busy" measurements
  *   --soak N             images through our engine for the RSS test (default 1000, 0 = skip)
- *   --fixtures DIR       fixture folder (default test/fixtures/ocr)
+ *   --no-first-read      skip "time to the first answer" (a fresh process's 1st read vs its 10th,
+ *                        with and without the warm-up the service runs at start)
+ *   --fixtures DIRS      comma list of fixture folders (default test/fixtures/ocr,test/fixtures/ocr-heldout:
+ *                        the 8 fixtures and the 10 held-out photos; character errors are reported per folder)
  *   --json               print one JSON object on stdout instead of the tables
  *
  * Engines:
- *   ours             src/inference/ocr/ocr-engine.ts with its defaults (RapidOCR settings).
+ *   ours             src/inference/ocr/ocr-engine.ts with its defaults (RapidOCR settings, onnxruntime's
+ *                    default threads).
+ *   ours-1t          the same with one onnxruntime thread: what each of the service's OCR workers
+ *                    runs (OCR_WORKERS=2 on 2 cores), and the CPU the peers use at their defaults.
  *   paddleocr        npm `paddleocr` on the same PP-OCRv4 det/rec and v2.0 cls files, configured
  *                    like RapidOCR (limit 736 'min', thresh 0.3, box 0.5, unclip 1.6, 2x2 dilation,
  *                    rec height 48 / min width 320, cls 48x192 thresh 0.9). Its API runs
  *                    recognition and the classifier one crop at a time: no rec batch 6.
  *   paddleocr-eqdet  the same, but the detector input resized like ours (long side 992 ->
  *                    992x736 for 4:3): separates "smaller detector input" from "faster code".
+ *   ppu              ppu-paddle-ocr ("probably the fastest PaddleOCR SDK in TypeScript") with its
+ *                    defaults, given our PP-OCRv4 det/rec files and dictionary; noCache.
  *   gutenye          @gutenye/ocr-node with its defaults (Ocr.create(); detect(buffer)).
  *
  * Every timing is the whole read of a JPEG buffer, decode included (peers decode with sharp too).
@@ -31,7 +39,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { round } from './support';
 import { openOurs, openRunner, pkgVersion, type Runner } from './ocr/engines';
-import { loadFixtures, log, mb } from './ocr/fixtures';
+import { firstReadInChild } from './ocr/first-read';
+import { is1440, loadFixtures, log, mb } from './ocr/fixtures';
 import { measureLatency, warmUp, type LatencyResult } from './ocr/latency';
 import { parseOptions } from './ocr/options';
 import { printReport, type Report } from './ocr/report';
@@ -60,6 +69,7 @@ async function main(): Promise<void> {
       onnxruntimeNode: pkgVersion('onnxruntime-node'),
       sharp: pkgVersion('sharp'),
       paddleocr: pkgVersion('paddleocr'),
+      ppuPaddleOcr: pkgVersion('ppu-paddle-ocr'),
       gutenyeOcrNode: pkgVersion('@gutenye/ocr-node'),
       gc,
       loadAvgStart: os.loadavg().map((v) => round(v, 2)),
@@ -67,6 +77,7 @@ async function main(): Promise<void> {
     fixtures: fixtures.map((f) => ({ name: f.name, width: f.width, height: f.height, bytes: f.buf.length })),
     method: { passes: opts.passes, warmup: opts.warmup, tpImages: opts.tpImages, soak: opts.soak },
     latency: [],
+    firstRead: [],
     ratios: [],
     throughput: [],
     errors: [],
@@ -90,7 +101,7 @@ async function main(): Promise<void> {
       const lat = await measureLatency(runner, openMs, fixtures, opts);
       report.latency.push(lat);
       log(`${name}: median ${lat.medianMs} ms, 1440x1080 median ${lat.median1440Ms} ms p95 ${lat.p95_1440Ms} ms`);
-      if (opts.throughput && name !== 'paddleocr-eqdet') {
+      if (opts.throughput && name !== 'paddleocr-eqdet' && name !== 'ours-1t') {
         const configs = name === 'ours' ? [2, 4] : [2, 4];
         for (const k of configs) {
           log(`${name}: throughput, ${k} reads in flight, ${opts.tpImages} images`);
@@ -152,7 +163,7 @@ async function main(): Promise<void> {
   const ours = report.latency.find((l) => l.engine === 'ours');
   if (ours) {
     for (const l of report.latency) {
-      if (l.engine === 'ours') continue;
+      if (l.engine.startsWith('ours')) continue;
       report.ratios.push({
         peer: l.engine,
         oursMedian1440Ms: ours.median1440Ms,
@@ -173,6 +184,18 @@ async function main(): Promise<void> {
     };
   }
 
+  if (opts.only.includes('ours') && opts.firstRead) {
+    const photo = fixtures.find(is1440) ?? fixtures[0];
+    for (const warm of [false, true]) {
+      try {
+        log(`first read after start, warm-up ${warm ? 'on' : 'off'}: ${photo.name}, fresh process`);
+        report.firstRead.push(await firstReadInChild(photo.path, warm));
+      } catch (error) {
+        fail('ours', 'first read', error);
+      }
+    }
+  }
+
   if (opts.only.includes('ours') && opts.soak > 0) {
     try {
       log(
@@ -186,13 +209,21 @@ async function main(): Promise<void> {
 
   if (ours) {
     // the headline comparison is against the peers as the issue configures them (not the eqdet variant)
-    const peers = report.latency.filter((l) => l.engine === 'paddleocr' || l.engine === 'gutenye');
+    const peers = report.latency.filter((l) => ['ppu', 'paddleocr', 'gutenye'].includes(l.engine));
+    const ppu = report.latency.find((l) => l.engine === 'ppu');
+    const oneThread = report.latency.find((l) => l.engine === 'ours-1t');
     const fastest = peers.reduce<LatencyResult | undefined>(
       (b, l) => (!b || l.median1440Ms < b.median1440Ms ? l : b),
       undefined,
     );
     report.targets = {
       median1440Le250: ours.median1440Ms <= 250,
+      ...(ppu && { atMost08xPpu: ours.median1440Ms <= 0.8 * ppu.median1440Ms }),
+      ...(ppu &&
+        oneThread && {
+          oneThreadOverPpu: round(oneThread.median1440Ms / ppu.median1440Ms, 3),
+          atMost08xPpuOneThread: oneThread.median1440Ms <= 0.8 * ppu.median1440Ms,
+        }),
       ...(fastest && {
         fastestPeer: fastest.engine,
         atLeast2xFastestPeer: fastest.median1440Ms / ours.median1440Ms >= 2,

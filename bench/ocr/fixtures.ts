@@ -9,9 +9,18 @@ export interface Fixture {
   width: number;
   height: number;
   truth?: string[];
+  /** The folder it came from (ocr, ocr-heldout, ...): character errors are reported per set. */
+  set: string;
+  path: string;
 }
 
-export async function loadFixtures(dir: string): Promise<Fixture[]> {
+/** `dirs`: one folder or a comma list of folders. */
+export async function loadFixtures(dirs: string): Promise<Fixture[]> {
+  const sets = await Promise.all(dirs.split(',').map((dir) => loadFolder(dir.trim())));
+  return sets.flat();
+}
+
+async function loadFolder(dir: string): Promise<Fixture[]> {
   const truthPath = join(dir, 'truth.json');
   let truth: Record<string, string[]> = {};
   try {
@@ -28,7 +37,15 @@ export async function loadFixtures(dir: string): Promise<Fixture[]> {
       const buf = readFileSync(join(dir, f));
       const meta = await sharp(buf).metadata();
       const name = basename(f).replace(/\.[^.]+$/, '');
-      return { name, buf, width: meta.width ?? 0, height: meta.height ?? 0, truth: truth[name] };
+      return {
+        name,
+        buf,
+        width: meta.width ?? 0,
+        height: meta.height ?? 0,
+        truth: truth[name],
+        set: basename(dir),
+        path: join(dir, f),
+      };
     }),
   );
 }

@@ -32,6 +32,8 @@ export interface LatencyResult {
   cpuPct: number;
   linesPerImage: number;
   cer?: number;
+  /** Mean character error rate per fixture set (folder). */
+  cerBySet?: Record<string, number>;
   perFixtureCer?: Record<string, number>;
   cpuMsPerImage: number;
   perFixtureMedianMs: Record<string, number>;
@@ -98,7 +100,7 @@ export async function measureLatency(
   await warmUp(runner, fixtures, opts.warmup);
   const samples: Sample[] = [];
   const firstPassTexts = new Map<string, string[]>();
-  const restore = runner.name === 'ours' ? instrumentOrt() : undefined;
+  const restore = runner.name.startsWith('ours') ? instrumentOrt() : undefined;
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   for (let p = 0; p < opts.passes; p++) {
@@ -146,7 +148,12 @@ export async function measureLatency(
       ),
     ]),
   );
-  const cer = withTruth.length ? Object.values(perFixtureCer).reduce((a, b) => a + b, 0) / withTruth.length : undefined;
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const cer = withTruth.length ? mean(Object.values(perFixtureCer)) : undefined;
+  const sets = [...new Set(withTruth.map((f) => f.set))];
+  const cerBySet = Object.fromEntries(
+    sets.map((set) => [set, round(mean(withTruth.filter((f) => f.set === set).map((f) => perFixtureCer[f.name])), 4)]),
+  );
   const ms = samples.map((s) => s.ms);
   const ms1440 = samples.filter((s) => s.is1440).map((s) => s.ms);
   return {
@@ -163,7 +170,8 @@ export async function measureLatency(
     maxMs1440: round(Math.max(...ms1440)),
     cpuPct: round(((cpu.user + cpu.system) / 1000 / wall) * 100, 0),
     linesPerImage: round(samples.reduce((a, s) => a + s.lines, 0) / samples.length, 2),
-    cer: cer === undefined ? undefined : round(cer, 3),
+    cer: cer === undefined ? undefined : round(cer, 4),
+    cerBySet: sets.length ? cerBySet : undefined,
     perFixtureCer: withTruth.length ? perFixtureCer : undefined,
     cpuMsPerImage: round((cpu.user + cpu.system) / 1000 / samples.length, 0),
     perFixtureMedianMs: Object.fromEntries(

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { int, parseFlags, printUsageAndExit } from '../support';
 
-export const ENGINES = ['ours', 'paddleocr', 'paddleocr-eqdet', 'gutenye'] as const;
+export const ENGINES = ['ours', 'ours-1t', 'ppu', 'paddleocr', 'paddleocr-eqdet', 'gutenye'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export interface Options {
@@ -12,6 +12,7 @@ export interface Options {
   tpImages: number;
   throughput: boolean;
   soak: number;
+  firstRead: boolean;
   fixtures: string;
   json: boolean;
 }
@@ -24,6 +25,7 @@ export function parseOptions(argv: string[]): Options {
     'tp-images': { type: 'string' },
     'no-throughput': { type: 'boolean' },
     soak: { type: 'string' },
+    'no-first-read': { type: 'boolean' },
     fixtures: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -49,7 +51,11 @@ export function parseOptions(argv: string[]): Options {
     tpImages: int('--tp-images', flags['tp-images'], 1) ?? 16,
     throughput: !flags['no-throughput'],
     soak: int('--soak', flags.soak, 0) ?? 1000,
-    fixtures: flags.fixtures !== undefined ? resolve(flags.fixtures) : resolve(process.cwd(), 'test/fixtures/ocr'),
+    firstRead: !flags['no-first-read'],
+    fixtures: (flags.fixtures ?? 'test/fixtures/ocr,test/fixtures/ocr-heldout')
+      .split(',')
+      .map((dir) => resolve(dir.trim()))
+      .join(','),
     json: flags.json ?? false,
   };
 }

@@ -1,6 +1,7 @@
 /** The OCR benchmark's tables (stdout) from its report object. */
 import { table } from '../support';
 import { is1440 } from './fixtures';
+import type { FirstReadResult } from './first-read';
 import type { LatencyResult } from './latency';
 import type { EngineName } from './options';
 import type { SoakResult } from './soak';
@@ -18,6 +19,7 @@ export interface Report {
     onnxruntimeNode: string;
     sharp: string;
     paddleocr: string;
+    ppuPaddleOcr: string;
     gutenyeOcrNode: string;
     gc: boolean;
     loadAvgStart: number[];
@@ -26,6 +28,7 @@ export interface Report {
   fixtures: { name: string; width: number; height: number; bytes: number }[];
   method: { passes: number; warmup: number; tpImages: number; soak: number };
   latency: LatencyResult[];
+  firstRead: FirstReadResult[];
   ratios: {
     peer: EngineName;
     oursMedian1440Ms: number;
@@ -36,7 +39,17 @@ export interface Report {
   throughput: ThroughputResult[];
   bestThroughput?: { ours?: ThroughputResult; oursInProcess?: ThroughputResult; peers: ThroughputResult[] };
   soak?: SoakResult;
-  targets?: { median1440Le250: boolean; atLeast2xFastestPeer?: boolean; fastestPeer?: string; noRssGrowth?: boolean };
+  targets?: {
+    median1440Le250: boolean;
+    atLeast2xFastestPeer?: boolean;
+    fastestPeer?: string;
+    noRssGrowth?: boolean;
+    /** Issue 12: our median at most 0.8x ppu-paddle-ocr's, measured in the same run. */
+    atMost08xPpu?: boolean;
+    /** The same with our engine on one onnxruntime thread (ours-1t). */
+    oneThreadOverPpu?: number;
+    atMost08xPpuOneThread?: boolean;
+  };
   totalS?: number;
   errors: { engine: string; phase: string; error: string }[];
 }
@@ -50,7 +63,7 @@ export function printReport(r: Report): void {
   out.push(`OCR benchmark  ${r.startedAt}`);
   out.push(`command: ${r.command}`);
   out.push(
-    `node ${e.node} ${e.platform}, ${e.cpus} CPUs (${e.cpuModel}), ${e.totalMemMb} MB RAM; onnxruntime-node ${e.onnxruntimeNode}, sharp ${e.sharp}, paddleocr ${e.paddleocr}, @gutenye/ocr-node ${e.gutenyeOcrNode}`,
+    `node ${e.node} ${e.platform}, ${e.cpus} CPUs (${e.cpuModel}), ${e.totalMemMb} MB RAM; onnxruntime-node ${e.onnxruntimeNode}, sharp ${e.sharp}, paddleocr ${e.paddleocr}, ppu-paddle-ocr ${e.ppuPaddleOcr}, @gutenye/ocr-node ${e.gutenyeOcrNode}`,
   );
   out.push(
     `load average (1/5/15 min): start ${e.loadAvgStart.map((v) => v.toFixed(2)).join(' ')}, end ${e.loadAvgEnd?.map((v) => v.toFixed(2)).join(' ') ?? '-'}`,
@@ -95,7 +108,7 @@ export function printReport(r: Report): void {
           f1(l.p95_1440Ms),
           f1(l.minMs1440),
           f1(l.maxMs1440),
-          l.engine === 'ours' ? '1.00' : ratio ? f2(ratio.oursOverPeer) : '-',
+          l.engine.startsWith('ours') ? '-' : ratio ? f2(ratio.oursOverPeer) : '-',
           String(l.cpuPct),
           String(l.cpuMsPerImage),
           f2(l.linesPerImage),
@@ -110,6 +123,12 @@ export function printReport(r: Report): void {
   );
   for (const l of r.latency) out.push(`  ${l.engine}: ${l.settings}`);
   for (const l of r.latency) {
+    if (l.cerBySet)
+      out.push(
+        `  CER by set, ${l.engine}: ${Object.entries(l.cerBySet)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ')}`,
+      );
     if (l.perFixtureCer)
       out.push(
         `  CER by fixture, ${l.engine}: ${Object.entries(l.perFixtureCer)
@@ -233,6 +252,23 @@ export function printReport(r: Report): void {
     out.push(`soak speed: ${s.imagesPerS} images/s, median ${s.medianMs} ms, p95 ${s.p95Ms} ms, ${s.wallS} s`);
     out.push('RSS by checkpoint (MB): ' + s.checkpoints.map((c) => `${c.image}:${c.rssMb}`).join(' '));
   }
+  if (r.firstRead.length) {
+    out.push('');
+    out.push("Time to the first answer: a fresh process's engine (1 thread), the same photo 10 times, ms");
+    out.push(
+      table(
+        ['warm-up at open', 'open (+ warm-up)', '1st read', '10th read', 'median 2nd-10th', '1st / later'],
+        r.firstRead.map((f) => [
+          f.warmUp ? 'on (service default)' : 'off',
+          f1(f.openMs),
+          f1(f.firstMs),
+          f1(f.tenthMs),
+          f1(f.laterMedianMs),
+          f2(f.firstOverLater),
+        ]),
+      ),
+    );
+  }
   if (r.targets) {
     const t = r.targets;
     out.push('');
@@ -244,6 +280,17 @@ export function printReport(r: Report): void {
       const ratio = r.ratios.find((x) => x.peer === t.fastestPeer);
       out.push(
         `  at least 2x faster than the fastest peer (${t.fastestPeer}): ${t.atLeast2xFastestPeer ? 'MET' : 'NOT MET'} (${ratio ? f2(ratio.speedup) : '-'}x)`,
+      );
+    }
+    if (t.atMost08xPpu !== undefined) {
+      const ratio = r.ratios.find((x) => x.peer === 'ppu');
+      out.push(
+        `  median at most 0.8x ppu-paddle-ocr's: ${t.atMost08xPpu ? 'MET' : 'NOT MET'} (${ratio ? f2(ratio.oursOverPeer) : '-'}x)`,
+      );
+    }
+    if (t.atMost08xPpuOneThread !== undefined) {
+      out.push(
+        `  the same on one onnxruntime thread (ours-1t): ${t.atMost08xPpuOneThread ? 'MET' : 'NOT MET'} (${f2(t.oneThreadOverPpu)}x)`,
       );
     }
     if (t.noRssGrowth !== undefined) {

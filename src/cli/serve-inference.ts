@@ -20,7 +20,7 @@ export function serveInferenceCommand(): Command {
     .description('Serve OCR and cn-clip: Immich ML protocol (/predict) and MT-Photos API (/ocr, /clip/*)')
     .option('--port <port>', 'port to listen on (overrides $HTTP_PORT, default 8060)', parsePort)
     .addOption(new Option('--device <device>', 'cpu or cuda (overrides $DEVICE)').choices(['cpu', 'cuda']))
-    .option('--preload', 'load the models at start instead of on first use (overrides $PRELOAD)')
+    .option('--preload', 'load every model at start, CLIP too (overrides $PRELOAD, default: OCR only)')
     .action(async (options: ServeInferenceOptions, command: Command) => {
       let config;
       try {

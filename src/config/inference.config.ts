@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { envBoolean, envInteger, httpServerEnv, httpServerSettings } from './env-values';
+import { envInteger, httpServerEnv, httpServerSettings } from './env-values';
 import type { HttpServerSettings } from '../shared/http/server-settings';
 import { resolveClipModel } from '../inference/clip/clip-models';
 import { loadOcrConfigFile } from '../inference/ocr/ocr-config-file';
@@ -22,8 +22,12 @@ export interface InferenceConfig {
   host: string;
   /** DEVICE: the device asked for; what is really used can be CPU after a CUDA fallback. */
   device: 'cpu' | 'cuda';
-  /** PRELOAD: open every enabled model at start instead of on first use. */
-  preload: boolean;
+  /**
+   * PRELOAD: the models opened (and run once on blank input) at start instead of on first use.
+   * Default OCR: a library's first photos should not wait for it, and /health says "loading" until
+   * it is ready. CLIP is large and Immich asks for it only on a search or a smart-search job.
+   */
+  preload: InferenceTask[];
   /** TASKS: what this instance serves (an OCR-only worker sets `ocr`); /health waits for these. */
   tasks: InferenceTask[];
   /**
@@ -78,6 +82,20 @@ const tasks = z
   )
   .transform((list) => [...new Set(list)]);
 
+/** PRELOAD: true (every served model), false, or a list of ocr, clip. */
+const preloadList = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((value, ctx): InferenceTask[] => {
+    if (['true', '1', 'yes', 'on', 'all'].includes(value)) return ['ocr', 'clip'];
+    if (['false', '0', 'no', 'off', 'none', ''].includes(value)) return [];
+    const list = value.split(/[\s,]+/).filter(Boolean);
+    if (list.every((task): task is InferenceTask => task === 'ocr' || task === 'clip')) return [...new Set(list)];
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'expected true, false, or a list of ocr, clip' });
+    return z.NEVER;
+  });
+
 /**
  * Default OCR workers: two where there are two cores. Measured here (2 cores): the same latency for
  * one client as in the main thread, about 1.5x the requests per second for four, and CLIP requests
@@ -94,7 +112,7 @@ const envSchema = z.object({
     .toLowerCase()
     .pipe(z.enum(['cpu', 'cuda'], { message: 'expected cpu or cuda' }))
     .default('cpu'),
-  PRELOAD: envBoolean.default('false'),
+  PRELOAD: preloadList.default('ocr'),
   TASKS: tasks.default('ocr,clip'),
   API_AUTH_KEY: z.string().optional(),
   CLIP_DOWNLOAD_ROOT: nonEmpty.default('./models/clip'),

@@ -20,8 +20,9 @@ export async function startApp(
   overrides: Partial<InferenceConfig> = {},
   options: InferenceAppOptions = {},
 ): Promise<RunningApp> {
-  // One onnxruntime thread per run: jest runs two suites at once on two cores.
-  const config = inferenceConfig({ host: '127.0.0.1', port: 0, threads: 1, ...overrides });
+  // One onnxruntime thread per run: jest runs two suites at once on two cores. Models open on first
+  // use unless a test asks for PRELOAD: /health is then "ok" at once and no test pays for a warm-up.
+  const config = inferenceConfig({ host: '127.0.0.1', port: 0, threads: 1, preload: [], ...overrides });
   const app = await createInferenceApp(config, { logger: ['error'], ...options });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

@@ -8,7 +8,7 @@ describe('inference config from the environment', () => {
       port: 8060,
       host: '0.0.0.0',
       device: 'cpu',
-      preload: false,
+      preload: ['ocr'],
       tasks: ['ocr', 'clip'],
       apiAuthKey: undefined,
       clip: { root: './models/clip', modelName: 'ViT-B-16' },
@@ -23,6 +23,16 @@ describe('inference config from the environment', () => {
       shutdownTimeoutMs: 30_000,
       http: { headersTimeoutMs: 10_000, uploadTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 256 },
     });
+  });
+
+  it('PRELOAD: true, false, or a list of models', () => {
+    const preload = (PRELOAD: string) => loadInferenceConfig({ PRELOAD }).preload;
+    expect(preload('false')).toEqual([]);
+    expect(preload('none')).toEqual([]);
+    expect(preload('true')).toEqual(['ocr', 'clip']);
+    expect(preload('clip')).toEqual(['clip']);
+    expect(preload('OCR, clip, ocr')).toEqual(['ocr', 'clip']);
+    expect(() => preload('faces')).toThrow('PRELOAD="faces": expected true, false, or a list of ocr, clip');
   });
 
   it('reads every variable', () => {
@@ -53,7 +63,7 @@ describe('inference config from the environment', () => {
       port: 9000,
       host: '127.0.0.1',
       device: 'cuda',
-      preload: true,
+      preload: ['ocr', 'clip'],
       tasks: ['ocr'],
       apiAuthKey: 'k',
       clip: { root: '/models/clip', modelName: 'cn-clip:vit-b-16' },

@@ -223,7 +223,46 @@ describe('200 concurrent requests on real models', () => {
   });
 });
 
+/** /health once no model is still loading. */
+async function waitForHealth(url: string): Promise<HealthResponse> {
+  for (;;) {
+    const health = await readJson<HealthResponse>(await fetch(`${url}/health`));
+    if (health.status !== 'loading') return health;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('/health and /metrics', () => {
+  it('PRELOAD (default: OCR) opens OCR at start: /health says loading until it is ready, and a photo sent meanwhile waits for it', async () => {
+    const reader = new GatedReader();
+    let opened!: () => void;
+    const opening = new Promise<void>((resolve) => (opened = resolve));
+    const server = await startApp(
+      { preload: ['ocr'], tasks: ['ocr'] },
+      { engines: { ...gatedEngines(reader), openOcr: () => opening.then(() => reader) } },
+    );
+    try {
+      const loading = await fetch(`${server.url}/health`);
+      expect(loading.status).toBe(503);
+      expect(await readJson<HealthResponse>(loading)).toEqual({
+        status: 'loading',
+        models: [expect.objectContaining({ model: 'ocr', state: 'loading', loadable: true })],
+      });
+      const answer = predict(server.url, immichForm(immichEntries.ocr(), { image: ocrFixture('f04') }));
+      opened();
+      expect(await waitForHealth(server.url)).toEqual({
+        status: 'ok',
+        models: [expect.objectContaining({ model: 'ocr', state: 'ready' })],
+      });
+      while (reader.started === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      reader.release();
+      expect((await answer).status).toBe(200);
+    } finally {
+      reader.release();
+      await server.close();
+    }
+  });
+
   it('is unavailable while CLIP is missing, naming the file, and ready once it is installed', async () => {
     const root = await emptyDir();
     const server = await startApp({ clip: { root: root.dir, modelName: 'ViT-B-16' } });
@@ -267,9 +306,13 @@ describe('/health and /metrics', () => {
 
   it('PRELOAD loads at start; metrics count requests, task latency, queue depth and load time', async () => {
     const clip = await testClipRoot();
-    const server = await startApp({ preload: true, tasks: ['clip'], clip: { root: clip.root, modelName: 'ViT-B-16' } });
+    const server = await startApp({
+      preload: ['clip'],
+      tasks: ['clip'],
+      clip: { root: clip.root, modelName: 'ViT-B-16' },
+    });
     try {
-      const health = await readJson<HealthResponse>(await fetch(`${server.url}/health`));
+      const health = await waitForHealth(server.url);
       expect(health.models).toEqual([
         expect.objectContaining({
           model: 'clip_image',

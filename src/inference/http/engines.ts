@@ -27,7 +27,7 @@ export interface ClipModel extends ClipEncoder {
  */
 export interface InferenceEngines {
   openOcr(
-    options: OpenOptions & { modelDir?: string; config?: OcrConfigOverrides; workers?: number },
+    options: OpenOptions & { modelDir?: string; config?: OcrConfigOverrides; workers?: number; warmUp?: boolean },
   ): Promise<OcrReader>;
   /** Cheap: resolves the model and its folder; the halves load on first use (or `load`). */
   openClip(options: OpenOptions & { root: string; modelName: string }): Promise<ClipModel>;

@@ -4,7 +4,8 @@ import { MetricsService } from './metrics.service';
 import { ModelRegistry, type ModelStatus } from './model-registry.service';
 
 export interface HealthResponse {
-  status: 'ok' | 'unavailable';
+  /** loading: a model PRELOAD opens at start is not ready yet (requests sent now wait for it). */
+  status: 'ok' | 'loading' | 'unavailable';
   models: ModelStatus[];
 }
 
@@ -16,13 +17,20 @@ export class HealthController {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** 200 when every model the served tasks need is loaded or loadable, 503 (with the reasons) otherwise. */
+  /**
+   * 200 when every model the served tasks need is loaded or loadable; 503 "loading" while a
+   * preloaded model is being opened, 503 "unavailable" (with the reasons) when one cannot be.
+   */
   @Get('health')
   async health(@Res({ passthrough: true }) res: Response): Promise<HealthResponse> {
     const models = await this.registry.status();
-    const ready = models.every((model) => model.loadable);
-    res.status(ready ? 200 : 503);
-    return { status: ready ? 'ok' : 'unavailable', models };
+    const status = !models.every((model) => model.loadable)
+      ? 'unavailable'
+      : this.registry.preloading()
+        ? 'loading'
+        : 'ok';
+    res.status(status === 'ok' ? 200 : 503);
+    return { status, models };
   }
 
   @Get('metrics')

@@ -107,6 +107,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
         modelDir: config.ocrModelDir,
         config: config.ocrSettings,
         workers: config.ocrWorkers,
+        warmUp: config.preload.includes('ocr'),
       });
       return { value: reader, device: reader.device };
     });
@@ -160,18 +161,40 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
     return Promise.all(checks);
   }
 
-  async onApplicationBootstrap(): Promise<void> {
-    if (!this.config.preload) return;
-    const loads: Array<[ModelName, () => Promise<unknown>]> = [];
-    if (this.serves('ocr')) loads.push(['ocr', () => this.ocr()]);
-    if (this.serves('clip')) {
-      loads.push(['clip_image', () => this.clip('image')], ['clip_text', () => this.clip('text')]);
-    }
+  /** Whether a model that PRELOAD opens at start is still loading: /health then says "loading". */
+  preloading(): boolean {
+    return this.preloads().some(
+      ([model]) => this.lazyFor(model).state === 'loading' || this.lazyFor(model).state === 'unloaded',
+    );
+  }
+
+  /**
+   * PRELOAD (default OCR) opens models in the background once the app is up, and runs each once on
+   * blank input, so the first photo is as fast as the tenth; requests that come meanwhile wait for
+   * the same load.
+   */
+  onApplicationBootstrap(): void {
+    const loads = this.preloads();
+    if (loads.length === 0) return;
     // Sequential: loads compete for the same cores and memory, and the log stays readable.
-    for (const [, load] of loads) {
-      // Not fatal: the service still answers what did load, the failure is logged, and /health says why.
-      await load().catch(() => undefined);
-    }
+    void (async () => {
+      for (const [, load] of loads) {
+        // Not fatal: the service still answers what did load, the failure is logged, and /health says why.
+        await load().catch(() => undefined);
+      }
+    })();
+  }
+
+  private preloads(): Array<[ModelName, () => Promise<unknown>]> {
+    const loads: Array<[ModelName, () => Promise<unknown>]> = [];
+    const wanted = (task: InferenceTask) => this.serves(task) && this.config.preload.includes(task);
+    if (wanted('ocr')) loads.push(['ocr', () => this.ocr()]);
+    if (wanted('clip')) loads.push(['clip_image', () => this.clip('image')], ['clip_text', () => this.clip('text')]);
+    return loads;
+  }
+
+  private lazyFor(model: ModelName): Lazy<unknown> {
+    return model === 'ocr' ? this.ocrReader : this.clipParts[model === 'clip_image' ? 'image' : 'text'];
   }
 
   /** Runs after the HTTP server has closed, so no request still uses a session being released. */
