@@ -16,6 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { renderLibrarySets } from './library-photos';
 
 interface Photo {
   name: string;
@@ -105,9 +106,16 @@ async function renderSet(dir: string, photos: Photo[], seed: number): Promise<vo
 
 async function main(): Promise<void> {
   const root = join(__dirname, '..', '..', '..', 'test', 'fixtures');
-  await renderSet(join(root, 'ocr-tuning'), TUNING, 11);
-  await renderSet(join(root, 'ocr-heldout'), HELDOUT, 23);
-  process.stdout.write(`rendered ${TUNING.length} tuning and ${HELDOUT.length} held-out photos into ${root}\n`);
+  const only = process.argv[2];
+  if (only !== 'library') {
+    await renderSet(join(root, 'ocr-tuning'), TUNING, 11);
+    await renderSet(join(root, 'ocr-heldout'), HELDOUT, 23);
+    process.stdout.write(`rendered ${TUNING.length} tuning and ${HELDOUT.length} held-out photos into ${root}\n`);
+  }
+  if (only !== 'ocr') {
+    const counts = await renderLibrarySets(root);
+    process.stdout.write(`rendered ${counts.join(' + ')} library text photos into ${root}/library-{tuning,heldout}\n`);
+  }
 }
 
 if (require.main === module) void main();

@@ -41,6 +41,10 @@ const schema = z
       .strict(),
     verticalRatio: positive,
     cropSourceFactor: positive,
+    gate: z
+      .object({ enabled: z.boolean(), scale: unit.gt(0), minPixels: whole, boxThresh: unit, minSize: positive })
+      .partial()
+      .strict(),
   })
   .partial()
   .strict();

@@ -84,6 +84,43 @@ export interface OcrConfig {
    * tall. Smaller photos are decoded at full size. Ours.
    */
   cropSourceFactor: number;
+  /**
+   * The text gate (detection/text-gate.ts): before the full detector pass, the detector runs on a
+   * small copy of the photo, and a photo in which that pass finds no text region is answered with no
+   * lines, without the full pass. Ours.
+   */
+  gate: {
+    /**
+     * Off by default, because it misses small text: the detector finds no text under about 10 px of
+     * its own input, so text the full pass reads at 16-24 px in a 1440 px preview (a date stamp, a
+     * caption, a small sign) is all but invisible to a pass at 0.6 of its scale, and such a photo is
+     * skipped. On the held-out library set (test/fixtures/library-heldout, a 70% text-free mix) the
+     * gate skipped 10 of 13 text-free photos and read 1.5x as many photos per second, but lost 6 of
+     * the 56 lines the full pass reads: four of 16-20 px, and 26 and 34 px text on gravel and fur
+     * (npm run bench:ocr-library; README "A whole library"). Turn it on for a library where only
+     * large text matters (signs, documents, screenshots).
+     */
+    enabled: boolean;
+    /**
+     * The gate's detector input as a fraction of the full pass's (sides rounded to multiples of 32):
+     * 0.6 gates a 1440x1080 preview, detected at 992x736, at 608x448 (37% of the pixels). Relative,
+     * so a per-call limitSideLen (Immich's maxResolution) moves the gate with it. Chosen on the
+     * tuning set (bench:ocr-library --set tuning --scales 0.3,0.4,0.5,0.6,0.7): the smallest scale
+     * that lost no line of 22 px or more the full pass reads there (0.5 lost a 24 and a 32 px line,
+     * 0.4 also a 28 px one); it still loses 5 of the 7 lines under 22 px there (0.7: 2, with 1.4x the
+     * gate's pixels).
+     */
+    scale: number;
+    /**
+     * The gate runs only when the full pass's detector input has more pixels than this; below it the
+     * full pass costs little more than the gate would (a 64x64 or 1x1 image, a small thumbnail).
+     */
+    minPixels: number;
+    /** Mean probability inside a region for the gate to take it for text (the full pass: det.boxThresh). */
+    boxThresh: number;
+    /** Regions whose short side is under this many gate pixels are noise (the full pass: det.minSize). */
+    minSize: number;
+  };
 }
 
 export const DEFAULT_OCR_CONFIG: OcrConfig = {
@@ -110,6 +147,7 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
   },
   verticalRatio: 1.5,
   cropSourceFactor: 3,
+  gate: { enabled: false, scale: 0.6, minPixels: 250_000, boxThresh: 0.5, minSize: 2 },
 };
 
 export type OcrConfigOverrides = {
@@ -124,5 +162,6 @@ export function mergeOcrConfig(base: OcrConfig, overrides: OcrConfigOverrides = 
     spaces: { ...base.spaces, ...overrides.spaces },
     verticalRatio: overrides.verticalRatio ?? base.verticalRatio,
     cropSourceFactor: overrides.cropSourceFactor ?? base.cropSourceFactor,
+    gate: { ...base.gate, ...overrides.gate },
   };
 }

@@ -5,8 +5,9 @@ import { Device, openSession, ort, SessionOptions } from '../onnx/session';
 import { classifyAngles } from './classification/angle-classifier';
 import { Crop, cropFor } from './crop-sampler';
 import { dbPostprocess } from './detection/db-postprocess';
+import { detectorInput, detectorSize } from './detection/det-preprocess';
 import type { Point } from './detection/geometry';
-import { detectorInput } from './detection/det-preprocess';
+import { TextGate } from './detection/text-gate';
 import { findOcrModelFiles, OcrModelFiles } from './model-files';
 import { DEFAULT_OCR_CONFIG, mergeOcrConfig, OcrConfig, OcrConfigOverrides } from './ocr-config';
 import type { OcrLine, OcrOutput, OcrReader, OcrRunOptions, Quad } from './ocr-types';
@@ -21,9 +22,8 @@ export interface OcrEngineOptions {
   config?: OcrConfigOverrides;
   maxPixels?: number;
   /**
-   * Run every model once on blank input of a preview's size before returning, so the first real
-   * photo is as fast as the tenth (onnxruntime sizes its arena and plans memory on a session's
-   * first runs). The inference service does this when it preloads.
+   * Read made-up photos before returning (warmUp()), so the first real photo is as fast as the
+   * tenth. The inference service does this when it preloads.
    */
   warmUp?: boolean;
 }
@@ -35,6 +35,8 @@ export interface OcrEngineOptions {
 export class OcrEngine implements OcrReader {
   /** Detector input tensors free for reuse (one per concurrent read at most). */
   private readonly detBuffers: Float32Array[] = [];
+  /** The low-resolution pass that lets a photo with no text skip the full one (ocr-config.ts gate). */
+  private readonly gate = new TextGate();
   /** Reads using each detector session, so an old one is released only once none does. */
   private readonly detUsers = new Map<ort.InferenceSession, number>();
   private reopening?: Promise<void>;
@@ -114,18 +116,27 @@ export class OcrEngine implements OcrReader {
     const image = await decodeRgb(input, this.maxPixels, (pipeline) => this.shrinkLarge(pipeline, size, cfg));
     const t1 = performance.now();
 
+    const runDetector = (tensor: Float32Array, w: number, h: number) => this.runDetector(tensor, w, h, cfg);
+    const full = detectorSize(image.width, image.height, cfg.det);
+    const gate = await this.gate.check(image, full, cfg, runDetector);
+    if (gate?.skipped) {
+      const t = performance.now() - t0;
+      return {
+        width: info.width,
+        height: info.height,
+        lines: [],
+        timings: { decodeMs: t1 - t0, detectMs: t - (t1 - t0), classifyMs: 0, recogniseMs: 0, totalMs: t },
+        detector: { width: gate.width, height: gate.height },
+        gate,
+      };
+    }
+
     const det = await detectorInput(image, cfg.det, this.detBuffers.pop());
-    const session = this.det;
-    this.detUsers.set(session, (this.detUsers.get(session) ?? 0) + 1);
     let prob: Float32Array;
     try {
-      const detOut = await session.run({
-        [session.inputNames[0]]: new ort.Tensor('float32', det.tensor, [1, 3, det.h, det.w]),
-      });
-      prob = detOut[session.outputNames[0]].data as Float32Array;
+      prob = await runDetector(det.tensor, det.w, det.h);
     } finally {
       this.detBuffers.push(det.tensor);
-      this.doneWithDetector(session, det.w * det.h, cfg);
     }
     const boxes = readingOrder(dbPostprocess(prob, det.w, det.h, image.width, image.height, cfg.det));
     const t2 = performance.now();
@@ -158,7 +169,20 @@ export class OcrEngine implements OcrReader {
       lines,
       timings: { decodeMs: t1 - t0, detectMs: t2 - t1, classifyMs: t3 - t2, recogniseMs: t4 - t3, totalMs: t4 - t0 },
       detector: { width: det.w, height: det.h },
+      ...(gate && { gate }),
     };
+  }
+
+  /** One detector run, counted as a user of the session so that a reopen never releases it mid-run. */
+  private async runDetector(tensor: Float32Array, w: number, h: number, cfg: OcrConfig): Promise<Float32Array> {
+    const session = this.det;
+    this.detUsers.set(session, (this.detUsers.get(session) ?? 0) + 1);
+    try {
+      const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', tensor, [1, 3, h, w]) });
+      return out[session.outputNames[0]].data as Float32Array;
+    } finally {
+      this.doneWithDetector(session, w * h, cfg);
+    }
   }
 
   /** Full size, or shrunk while decoding when the photo is far larger than the crops need (cropSourceFactor). */

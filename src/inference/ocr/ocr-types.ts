@@ -28,8 +28,26 @@ export interface OcrOutput {
   /** Reading order: top-to-bottom, then left-to-right. */
   lines: OcrLine[];
   timings: OcrTimings;
-  /** The detector's input size for this image: what the read cost grows with. */
+  /**
+   * The detector's input size for this image: what the read cost grows with. The full pass's, or the
+   * text gate's where the gate skipped the photo.
+   */
   detector: { width: number; height: number };
+  /** Present where the text gate ran (ocr-config.ts gate): what it decided. */
+  gate?: OcrGateInfo;
+}
+
+/** The text gate's pass over a small copy of the photo (detection/text-gate.ts). */
+export interface OcrGateInfo {
+  /** Its detector input size. */
+  width: number;
+  height: number;
+  /** Text regions it found. */
+  regions: number;
+  /** No region: the full pass did not run and the photo has no lines. */
+  skipped: boolean;
+  /** Resize, detector and post-processing, in ms. */
+  ms: number;
 }
 
 /** Per-call overrides Immich sends through /predict. */
