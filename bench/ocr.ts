@@ -17,10 +17,10 @@
  *   --json               print one JSON object on stdout instead of the tables
  *
  * Engines:
- *   ours             src/inference/ocr/ocr-engine.ts with its defaults (RapidOCR settings, onnxruntime's
- *                    default threads).
- *   ours-1t          the same with one onnxruntime thread: what each of the service's OCR workers
- *                    runs (OCR_WORKERS=2 on 2 cores), and the CPU the peers use at their defaults.
+ *   ours             src/inference/ocr/ocr-engine.ts with its defaults (RapidOCR settings, every core
+ *                    without spinning): the CLI, and the service with OCR_WORKERS=0.
+ *   ours-1t          the same with one onnxruntime thread: each of the service's OCR workers (the
+ *                    default, OCR_WORKERS=2 on 2 cores), and the CPU the peers use at their defaults.
  *   paddleocr        npm `paddleocr` on the same PP-OCRv4 det/rec and v2.0 cls files, configured
  *                    like RapidOCR (limit 736 'min', thresh 0.3, box 0.5, unclip 1.6, 2x2 dilation,
  *                    rec height 48 / min width 320, cls 48x192 thresh 0.9). Its API runs
@@ -145,13 +145,13 @@ async function main(): Promise<void> {
             await throughputWorkers(cores, 1, 1, fixtures, opts.tpImages, opts.warmup),
           ),
         );
-        log(`ours: throughput, ${cores} worker threads x engine(threads 1) x 2 reads`);
+        log(`ours: throughput, ${cores} worker threads x engine(default threads: every core, no spinning)`);
         report.throughput.push(
           tpResult(
             'ours',
-            `${cores} worker threads x 1 engine (threads 1), 2 reads each`,
+            `${cores} worker threads x 1 engine (default: ${cores} threads, no spinning), 1 read each`,
             opts.tpImages,
-            await throughputWorkers(cores, 1, 2, fixtures, opts.tpImages, opts.warmup),
+            await throughputWorkers(cores, 0, 1, fixtures, opts.tpImages, opts.warmup),
           ),
         );
       } catch (error) {

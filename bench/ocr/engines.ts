@@ -32,7 +32,7 @@ export async function openOurs(threads?: number): Promise<Runner> {
   const engine = await OcrEngine.open({ device: 'cpu', ...(threads ? { threads } : {}) });
   return {
     name: threads === 1 ? 'ours-1t' : 'ours',
-    settings: `OcrEngine defaults, cpu, onnxruntime threads ${threads ?? "onnxruntime's default"}`,
+    settings: `OcrEngine defaults, cpu, onnxruntime threads ${threads || 'default: every core, no spinning'}`,
     async read(buf) {
       const out = await engine.read(buf);
       return { texts: out.lines.map((l) => l.text), stages: out.timings };

@@ -52,7 +52,7 @@ export type ModelKind = 'det' | 'cls' | 'rec';
 export type ModelRunMs = Record<ModelKind, number> & { runs: Record<ModelKind, number> };
 
 /**
- * Times onnxruntime's session.run by model while `fn` runs (ours only: peers share the module).
+ * Times onnxruntime's session.run by model during each read (the peers use the same onnxruntime-node).
  * The model is told by its input: [N,3,48,192] is the classifier, [N,3,48,W>=320] the recogniser,
  * anything else the detector.
  */
@@ -100,12 +100,12 @@ export async function measureLatency(
   await warmUp(runner, fixtures, opts.warmup);
   const samples: Sample[] = [];
   const firstPassTexts = new Map<string, string[]>();
-  const restore = runner.name.startsWith('ours') ? instrumentOrt() : undefined;
+  const restore = instrumentOrt();
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   for (let p = 0; p < opts.passes; p++) {
     for (const f of fixtures) {
-      if (restore) modelRunAcc = emptyModelRun();
+      modelRunAcc = emptyModelRun();
       const t0 = performance.now();
       const r = await runner.read(f.buf);
       const ms = performance.now() - t0;
@@ -115,7 +115,7 @@ export async function measureLatency(
         ms,
         lines: r.texts.length,
         stages: r.stages,
-        model: restore ? modelRunAcc : undefined,
+        model: modelRunAcc,
       });
       modelRunAcc = undefined;
       if (p === 0) firstPassTexts.set(f.name, r.texts);
@@ -123,7 +123,7 @@ export async function measureLatency(
   }
   const wall = performance.now() - wall0;
   const cpu = process.cpuUsage(cpu0);
-  restore?.();
+  restore();
   const m1440 = samples.filter((s) => s.is1440 && s.model).map((s) => s.model!);
   const modelRun1440 = m1440.length
     ? {

@@ -136,6 +136,13 @@ export function printReport(r: Report): void {
           .join(' ')}`,
       );
   }
+  for (const l of r.latency) {
+    const mr = l.modelRun1440;
+    if (!mr) continue;
+    out.push(
+      `  ${l.engine}: inside session.run per 1440x1080 image (medians): det ${f1(mr.detMs)} ms in ${mr.detRuns} run(s), cls ${f1(mr.clsMs)} ms in ${mr.clsRuns}, rec ${f1(mr.recMs)} ms in ${mr.recRuns}; everything else ${f1(l.median1440Ms - mr.detMs - mr.clsMs - mr.recMs)} ms`,
+    );
+  }
   const ours = r.latency.find((l) => l.engine === 'ours');
   if (ours?.stages1440) {
     out.push('');

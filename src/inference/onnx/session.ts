@@ -5,8 +5,14 @@ export type Device = 'cpu' | 'cuda';
 
 export interface SessionOptions {
   device?: Device;
-  /** Threads for one model run; defaults to every core (onnxruntime's own default). */
+  /** Threads for one model run; defaults to onnxruntime's own choice. */
   threads?: number;
+  /**
+   * Let idle intra-op threads spin waiting for work (onnxruntime's default). Spinning threads that
+   * share cores with other busy threads starve them: two 2-thread detectors at once on 2 cores took
+   * 250 ms a run with spinning, 155 ms without (bench/ocr.ts).
+   */
+  spinning?: boolean;
 }
 
 export interface LoadedSession {
@@ -26,6 +32,7 @@ export async function openSession(modelPath: string, options: SessionOptions = {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+    ...(options.spinning === false && { extra: { session: { 'intra_op.allow_spinning': '0' } } }),
   };
   if (options.device === 'cuda') {
     try {
