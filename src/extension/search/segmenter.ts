@@ -50,7 +50,7 @@ export class ZhparserSegmenter implements Segmenter {
   }
 
   termQuery(term: QueryTerm): RawBuilder<string> {
-    return sql<string>`(phraseto_tsquery(${sql.lit(ZHPARSER_CONFIG)}::regconfig, ${term.text}) || ${termPhrase(term.terms)}::tsquery)`;
+    return sql<string>`(${this.wordQuery(term)} || ${termPhrase(term.terms)}::tsquery)`;
   }
 
   wordQuery(term: QueryTerm): RawBuilder<string> {

@@ -161,36 +161,36 @@ export class ModelRegistry implements OnApplicationBootstrap, OnApplicationShutd
     return Promise.all(checks);
   }
 
-  /** Whether a model that PRELOAD opens at start is still loading: /health then says "loading". */
+  /** Whether a model that PRELOAD opens at start is not ready yet: /health then says "loading". */
   preloading(): boolean {
-    return this.preloads().some(
-      ([model]) => this.lazyFor(model).state === 'loading' || this.lazyFor(model).state === 'unloaded',
-    );
+    return this.preloads().some((model) => ['unloaded', 'loading'].includes(this.lazyFor(model).state));
   }
 
   /**
-   * PRELOAD (default OCR) opens models in the background once the app is up, and runs each once on
-   * blank input, so the first photo is as fast as the tenth; requests that come meanwhile wait for
-   * the same load.
+   * PRELOAD (default OCR) opens models in the background once the app is up (the OCR engine also
+   * reads made-up photos, so the first real one is as fast as the tenth); requests that come
+   * meanwhile wait for the same load.
    */
   onApplicationBootstrap(): void {
-    const loads = this.preloads();
-    if (loads.length === 0) return;
+    const models = this.preloads();
     // Sequential: loads compete for the same cores and memory, and the log stays readable.
     void (async () => {
-      for (const [, load] of loads) {
+      for (const model of models) {
         // Not fatal: the service still answers what did load, the failure is logged, and /health says why.
-        await load().catch(() => undefined);
+        await this.lazyFor(model)
+          .get()
+          .catch(() => undefined);
       }
     })();
   }
 
-  private preloads(): Array<[ModelName, () => Promise<unknown>]> {
-    const loads: Array<[ModelName, () => Promise<unknown>]> = [];
+  /** The models PRELOAD names among those this instance serves. */
+  private preloads(): ModelName[] {
     const wanted = (task: InferenceTask) => this.serves(task) && this.config.preload.includes(task);
-    if (wanted('ocr')) loads.push(['ocr', () => this.ocr()]);
-    if (wanted('clip')) loads.push(['clip_image', () => this.clip('image')], ['clip_text', () => this.clip('text')]);
-    return loads;
+    return [
+      ...(wanted('ocr') ? (['ocr'] as const) : []),
+      ...(wanted('clip') ? (['clip_image', 'clip_text'] as const) : []),
+    ];
   }
 
   private lazyFor(model: ModelName): Lazy<unknown> {

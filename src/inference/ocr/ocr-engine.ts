@@ -98,14 +98,11 @@ export class OcrEngine implements OcrReader {
    * first two runs at each input size, hence two reads per size.
    */
   async warmUp(): Promise<void> {
-    for (const [width, height] of [
-      [1440, 1080],
-      [1080, 1440],
-    ]) {
-      const photo = await syntheticPhoto(width, height);
+    const landscape = await syntheticPhoto(1440, 1080);
+    for (const photo of [landscape, await syntheticPhoto(1080, 1440)]) {
       for (let i = 0; i < 2; i++) await this.read(photo);
     }
-    const image = await decodeRgb(await syntheticPhoto(1440, 1080), this.maxPixels);
+    const image = await decodeRgb(landscape, this.maxPixels);
     const line = cropFor(SYNTHETIC_LINE, this.config.verticalRatio);
     const crops = Array.from({ length: this.config.cls.batchSize }, () => line);
     if (this.cls && this.config.cls.enabled) await classifyAngles(this.cls, image, crops, this.config.cls);
