@@ -94,38 +94,48 @@ describe('index usage', () => {
     }
   }
 
+  const scope = { userIds: [] as string[], page: 1, size: 20 };
+  const stage = (method: 'walk' | 'index', words = false) => ({
+    method,
+    from: new Date(Date.now() - 400 * 86_400_000),
+    before: method === 'index' ? new Date(Date.now() - 10 * 86_400_000) : null,
+    words,
+    limit: 200,
+  });
+
   it.each([
     ['zhparser', new ZhparserSegmenter()],
     ['jieba', new JiebaSegmenter()],
-  ])('word and character search uses the tsvector GIN index (%s)', async (_name, segmenter) => {
+  ])('the indexed stage of word and character search uses the tsvector GIN index (%s)', async (_name, segmenter) => {
     const search = new SearchRepository(db, segmenter);
-    const plan = await planOf(() =>
-      search.searchOcr(parseQuery('ocr:发票 税'), { userIds: [userId], page: 1, size: 20 }),
-    );
-    expect(plan).toContain('ocr_document_search_vector_idx');
+    for (const words of [false, true]) {
+      const plan = await planOf(() =>
+        search.newestMatches(parseQuery('ocr:发票 税'), { ...scope, userIds: [userId] }, stage('index', words)),
+      );
+      expect(plan).toContain('ocr_document_search_vector_idx');
+    }
   });
 
-  it('a term that matches the whole library can take its newest matches from the (owner, date) index', async () => {
+  it("the walk stage reads the user's newest documents from the (owner, date) index", async () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
-    // 20,000 small documents are cheaper to scan; at library scale (bench/search.ts) the planner
-    // chooses between this index and the text index by itself. Here: can the query use it?
     const plan = await planOf(
-      () => search.searchOcr(parseQuery('ocr:公园'), { userIds: [userId], page: 1, size: 20, textCandidates: 500 }),
+      () => search.newestMatches(parseQuery('ocr:公园'), { ...scope, userIds: [userId] }, stage('walk')),
       { discourageSeqScan: true },
     );
     expect(plan).toContain('ocr_document_owner_date_idx');
+    expect(plan).not.toContain('ocr_document_search_vector_idx');
   });
 
   it('digit/letter substring search uses the trigram index', async () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
     const plan = await planOf(() =>
-      search.searchOcr(parseQuery('ocr:0506123'), { userIds: [userId], page: 1, size: 20 }),
+      search.newestMatches(parseQuery('ocr:0506123'), { ...scope, userIds: [userId] }, stage('index')),
     );
     expect(plan).toContain('ocr_document_search_latin_idx');
     expect(plan).toContain('ocr_document_search_vector_idx');
   });
 
-  it('mixed ranking uses both the OCR index and Immich’s CLIP index (HNSW)', async () => {
+  it('mixed ranking uses Immich’s CLIP index (HNSW), and scores OCR candidates by primary key', async () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
     const embedding = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 0));
     const plan = await planOf(() =>
@@ -136,8 +146,8 @@ describe('index usage', () => {
         { weightOcr: 1, weightClip: 1, rrfK: 60, candidates: 100 },
       ),
     );
-    expect(plan).toContain('ocr_document_search_vector_idx');
     expect(plan).toContain('clip_index');
+    expect(plan).toContain('ocr_document_pkey');
   });
 
   it("an asset's lines come from the line index, failures from the partial index", async () => {

@@ -158,6 +158,28 @@ describe.each<[string, () => Segmenter]>([
     expect(hasNextPage).toBe(false);
   });
 
+  it('reaches back in stages (walk, then the indexes) and still finds the newest matches at every depth', async () => {
+    // With 224 documents, 1 candidate walks 10 documents, asks the indexes for the next 90, then for the
+    // rest; 3 candidates walk 30 and ask the indexes for the rest. Common, rare and OR'd terms.
+    const scope = (textCandidates: number) => ({ userIds: [userId], page: 1, size: 1000, textCandidates });
+    for (const query of ['号', 'garden', '春天', '收据', '收据 OR garden', '春天 -garden']) {
+      const all = (await search.searchOcr(parseQuery(`ocr: ${query}`), scope(100_000))).items;
+      expect({ query, found: all.length > 0 }).toEqual({ query, found: true });
+      const dates = all.map((item) => item.fileCreatedAt.getTime()).sort((a, b) => b - a);
+      for (const k of [1, 3, 7, 30]) {
+        const { items } = await search.searchOcr(parseQuery(`ocr: ${query}`), scope(k));
+        const ids = new Set(items.map((item) => item.assetId));
+        const kth = dates[Math.min(k, dates.length) - 1];
+        // Every match newer than the k-th newest is a candidate (those dated the same may tie for it).
+        for (const item of all.filter((match) => match.fileCreatedAt.getTime() > kth))
+          expect(ids).toContain(item.assetId);
+        expect(items.length).toBeGreaterThanOrEqual(Math.min(k, all.length));
+        expect(items.length).toBeLessThanOrEqual(wordsRankHigher ? 2 * k : k);
+        expect(items.every((item) => all.some((match) => match.assetId === item.assetId))).toBe(true);
+      }
+    }
+  });
+
   it('breaks ties by date, newest first', async () => {
     expect(await find('收据')).toEqual(['receipt-new', 'receipt-old']);
   });

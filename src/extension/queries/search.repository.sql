@@ -5,111 +5,220 @@ select
   set_config('jit', 'off', true);
 
 select
-  scored.*
+  (
+    select
+      d."fileCreatedAt"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      $2
+    limit
+      1
+  ) as "depth0",
+  (
+    select
+      d."fileCreatedAt"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      $4
+    limit
+      1
+  ) as "depth1";
+
+select
+  d."assetId"
 from
   (
     select
       d."assetId",
-      live."fileCreatedAt",
-      live."originalFileName",
-      (
-        ts_rank_cd(
-          '{0.1, 0.2, 0.4, 1.0}'::float4[],
-          d."searchVector",
-          (
-            phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
-          )
-        ) + ts_rank_cd(
-          '{0.1, 0.2, 0.4, 1.0}'::float4[],
-          d."searchVector",
-          (
-            phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
-          )
-        )
-      )::float8 as score
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
     from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $2::tsquery)
+    and (d."searchVector" @@ $3::tsquery)
+    and not (
       (
-        (
-          select
-            d."assetId"
-          from
-            immich_ai.ocr_document d
-          where
-            d."ownerId" = $5::uuid
-            and (
-              (d."searchVector" @@ $6::tsquery)
-              and (d."searchVector" @@ $7::tsquery)
-              and not (
-                (
-                  d."searchVector" @@ $8::tsquery
-                  or d."searchLatin" like $9
-                )
-              )
-            )
-          order by
-            d."fileCreatedAt" desc
-          limit
-            $10
-        )
-        union
-        (
-          select
-            d."assetId"
-          from
-            immich_ai.ocr_document d
-          where
-            d."ownerId" = $11::uuid
-            and (
-              (
-                (d."searchVector" @@ $12::tsquery)
-                and (d."searchVector" @@ $13::tsquery)
-                and not (
-                  (
-                    d."searchVector" @@ $14::tsquery
-                    or d."searchLatin" like $15
-                  )
-                )
-              )
-              and (
-                d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $16)
-              )
-              and (
-                d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $17)
-              )
-            )
-          order by
-            d."fileCreatedAt" desc
-          limit
-            $18
-        )
-      ) candidates
-      join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
-      cross join lateral (
-        select
-          asset."fileCreatedAt",
-          asset."originalFileName"
-        from
-          public.asset
-        where
-          asset.id = d."assetId"
-          and asset."deletedAt" is null
-          and asset.visibility in ($19, $20)
-        offset
-          0
-      ) live
-  ) scored
+        d."searchVector" @@ $4::tsquery
+        or d."searchLatin" like $5
+      )
+    )
+  )
 order by
-  score desc,
-  "fileCreatedAt" desc,
-  "assetId"
+  d."fileCreatedAt" desc
 limit
-  $21
-offset
-  $22;
+  $6;
+
+select
+  d."assetId"
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (
+      (d."searchVector" @@ $2::tsquery)
+      and (d."searchVector" @@ $3::tsquery)
+      and not (
+        (
+          d."searchVector" @@ $4::tsquery
+          or d."searchLatin" like $5
+        )
+      )
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+    )
+  )
+order by
+  d."fileCreatedAt" desc
+limit
+  $8;
 
 -- SearchRepository.searchMixed
 select
   set_config('jit', 'off', true);
+
+select
+  (
+    select
+      d."fileCreatedAt"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      $2
+    limit
+      1
+  ) as "depth0",
+  (
+    select
+      d."fileCreatedAt"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      $4
+    limit
+      1
+  ) as "depth1";
+
+select
+  d."assetId"
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $2::tsquery)
+    and (d."searchVector" @@ $3::tsquery)
+    and not (
+      (
+        d."searchVector" @@ $4::tsquery
+        or d."searchLatin" like $5
+      )
+    )
+  )
+order by
+  d."fileCreatedAt" desc
+limit
+  $6;
+
+select
+  d."assetId"
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (
+      (d."searchVector" @@ $2::tsquery)
+      and (d."searchVector" @@ $3::tsquery)
+      and not (
+        (
+          d."searchVector" @@ $4::tsquery
+          or d."searchLatin" like $5
+        )
+      )
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+    )
+  )
+order by
+  d."fileCreatedAt" desc
+limit
+  $8;
 
 select
   extversion as version
@@ -160,61 +269,7 @@ with
                 )
               )::float8 as score
             from
-              (
-                (
-                  select
-                    d."assetId"
-                  from
-                    immich_ai.ocr_document d
-                  where
-                    d."ownerId" = $5::uuid
-                    and (
-                      (d."searchVector" @@ $6::tsquery)
-                      and (d."searchVector" @@ $7::tsquery)
-                      and not (
-                        (
-                          d."searchVector" @@ $8::tsquery
-                          or d."searchLatin" like $9
-                        )
-                      )
-                    )
-                  order by
-                    d."fileCreatedAt" desc
-                  limit
-                    $10
-                )
-                union
-                (
-                  select
-                    d."assetId"
-                  from
-                    immich_ai.ocr_document d
-                  where
-                    d."ownerId" = $11::uuid
-                    and (
-                      (
-                        (d."searchVector" @@ $12::tsquery)
-                        and (d."searchVector" @@ $13::tsquery)
-                        and not (
-                          (
-                            d."searchVector" @@ $14::tsquery
-                            or d."searchLatin" like $15
-                          )
-                        )
-                      )
-                      and (
-                        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $16)
-                      )
-                      and (
-                        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $17)
-                      )
-                    )
-                  order by
-                    d."fileCreatedAt" desc
-                  limit
-                    $18
-                )
-              ) candidates
+              unnest($5::uuid[]) as candidates ("assetId")
               join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
               cross join lateral (
                 select
@@ -225,7 +280,7 @@ with
                 where
                   asset.id = d."assetId"
                   and asset."deletedAt" is null
-                  and asset.visibility in ($19, $20)
+                  and asset.visibility in ($6, $7)
                 offset
                   0
               ) live
@@ -235,7 +290,7 @@ with
           "fileCreatedAt" desc,
           "assetId"
         limit
-          $21
+          $8
       ) best
   ),
   clip as materialized (
@@ -251,24 +306,24 @@ with
       (
         select
           s."assetId",
-          s.embedding <=> $22::vector as distance
+          s.embedding <=> $9::vector as distance
         from
           public.smart_search s
           join public.asset on asset.id = s."assetId"
         where
-          asset."ownerId" = any ($23::uuid[])
+          asset."ownerId" = any ($10::uuid[])
           and asset."deletedAt" is null
-          and asset.visibility in ($24, $25)
+          and asset.visibility in ($11, $12)
         order by
           distance
         limit
-          $26
+          $13
       ) nearest
   ),
   fused as (
     select
       coalesce(ocr."assetId", clip."assetId") as "assetId",
-      coalesce($27::float8 / ($28 + ocr.rank), 0) + coalesce($29::float8 / ($30 + clip.rank), 0) as score,
+      coalesce($14::float8 / ($15 + ocr.rank), 0) + coalesce($16::float8 / ($17 + clip.rank), 0) as score,
       ocr.rank::int as "ocrRank",
       ocr.score as "ocrScore",
       clip.rank::int as "clipRank",
@@ -290,6 +345,74 @@ order by
   asset."fileCreatedAt" desc,
   asset.id
 limit
-  $31
+  $18
 offset
-  $32;
+  $19;
+
+-- SearchRepository.newestMatches (walk)
+select
+  d."assetId"
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+      and d."fileCreatedAt" >= $2
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $3::tsquery)
+    and (d."searchVector" @@ $4::tsquery)
+    and not (
+      (
+        d."searchVector" @@ $5::tsquery
+        or d."searchLatin" like $6
+      )
+    )
+  )
+order by
+  d."fileCreatedAt" desc
+limit
+  $7;
+
+-- SearchRepository.newestMatches (index)
+select
+  d."assetId"
+from
+  immich_ai.ocr_document d
+where
+  d."ownerId" = $1::uuid
+  and d."fileCreatedAt" >= $2
+  and d."fileCreatedAt" < $3
+  and (
+    (
+      (d."searchVector" @@ $4::tsquery)
+      and (d."searchVector" @@ $5::tsquery)
+      and not (
+        (
+          d."searchVector" @@ $6::tsquery
+          or d."searchLatin" like $7
+        )
+      )
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $8)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
+    )
+  )
+order by
+  d."fileCreatedAt" desc
+limit
+  $10;
