@@ -36,12 +36,14 @@ export interface CandidateStage {
 }
 
 /**
- * Where the stages of candidateIds end, in documents per candidate wanted: the walk, then each slice
- * the text indexes search. At 1M documents (bench/search.ts, one database, one machine) OCR-only p95
- * was 729 ms in one statement, 669 with the walk alone before it, 431 with [3, 30], 488 with
- * [3, 30, 300].
+ * Where the stages of candidateIds end, in documents per candidate wanted: the walk, then the slice
+ * the text indexes search before the rest. At 1M documents (bench/search.ts, one database, one
+ * machine) OCR-only p95 was 729 ms in one statement, 669 with the walk and then one index pass, 488
+ * with fixed slices at 3/30/300, 431 at 3/30, and 362 at 3/30 with the slice skipped when the walk's
+ * rate of matches says it would not fill (below).
  */
-const SLICE_DEPTHS = [3, 30];
+const WALK_DEPTH = 3;
+const SLICE_DEPTH = 30;
 
 /** One owner as a plain equality: only then can the (owner, date) index hand rows over in date order. */
 function ownerCondition(scope: SearchScope) {
@@ -207,27 +209,34 @@ export class SearchRepository {
   /**
    * The documents worth scoring: this scope's newest matches, and its newest whole-word matches (so
    * a word the user typed is never crowded out by newer substring matches), each at most
-   * `textCandidates`. Found in stages that reach further back only while they come up short: the
-   * newest `limit * 3` documents walked one by one, then the text indexes over the next ones down to
-   * the `limit * 30`th newest, then over the rest. A common term ends in the walk, a rare one costs
-   * little in the indexes. One statement over all matches read every match of a common phrase or OR
-   * (Postgres rechecks each on the heap, and misjudges how many there are).
+   * `textCandidates` (the limit). Found in stages that reach further back only while they come up
+   * short: the newest `limit * WALK_DEPTH` documents walked one by one, then the text indexes over
+   * the next ones down to the `limit * SLICE_DEPTH`th newest, then over the rest. A common term ends
+   * in the walk, a rare one costs little in the indexes. One statement over all matches read every
+   * match of a common phrase or OR (Postgres rechecks each on the heap, and misjudges how many).
    */
   private async candidateIds(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): Promise<string[]> {
     const limit = scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES;
-    const ends = await this.scopeDepths(
-      trx,
-      scope,
-      SLICE_DEPTHS.map((depth) => limit * depth),
-    );
+    const walkDepth = limit * WALK_DEPTH;
+    const sliceDepth = limit * SLICE_DEPTH;
+    const [walkEnd, sliceEnd] = await this.scopeDepths(trx, scope, [walkDepth, sliceDepth]);
     const found = new Set<string>();
     for (const words of match.wordsWhere() ? [false, true] : [false]) {
-      // Each stage covers the documents older than the last one's; null: the scope ends before that depth.
-      const stages: CandidateStage[] = [{ method: 'walk', from: ends[0], words, limit }];
-      for (let i = 0; i < ends.length && ends[i]; i++) {
-        stages.push({ method: 'index', before: ends[i], from: ends[i + 1] ?? null, words, limit });
-      }
-      let count = 0;
+      const walked = await this.stageMatches(trx, match, scope, { method: 'walk', from: walkEnd, words, limit });
+      for (const id of walked) found.add(id);
+      // Done when the walk found enough, or when it walked the whole scope.
+      if (walked.length >= limit || !walkEnd) continue;
+      // The walk is a sample: when its rate of matches would not fill the slice either, one pass of
+      // the indexes over everything older costs less than a slice first and then the rest.
+      const expectedInSlice = (walked.length / walkDepth) * (sliceDepth - walkDepth);
+      const slice = sliceEnd && expectedInSlice >= limit - walked.length;
+      const stages: CandidateStage[] = slice
+        ? [
+            { method: 'index', before: walkEnd, from: sliceEnd, words, limit },
+            { method: 'index', before: sliceEnd, words, limit },
+          ]
+        : [{ method: 'index', before: walkEnd, words, limit }];
+      let count = walked.length;
       for (const stage of stages) {
         const ids = await this.stageMatches(trx, match, scope, { ...stage, limit: limit - count });
         for (const id of ids) found.add(id);
