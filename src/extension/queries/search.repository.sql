@@ -364,6 +364,7 @@ from
     where
       d."ownerId" = $1::uuid
       and d."fileCreatedAt" >= $2
+      and d."fileCreatedAt" < $3
     order by
       d."fileCreatedAt" desc
     offset
@@ -371,19 +372,19 @@ from
   ) d
 where
   (
-    (d."searchVector" @@ $3::tsquery)
-    and (d."searchVector" @@ $4::tsquery)
+    (d."searchVector" @@ $4::tsquery)
+    and (d."searchVector" @@ $5::tsquery)
     and not (
       (
-        d."searchVector" @@ $5::tsquery
-        or d."searchLatin" like $6
+        d."searchVector" @@ $6::tsquery
+        or d."searchLatin" like $7
       )
     )
   )
 order by
   d."fileCreatedAt" desc
 limit
-  $7;
+  $8;
 
 -- SearchRepository.newestMatches (index)
 select

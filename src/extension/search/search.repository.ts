@@ -36,11 +36,12 @@ export interface CandidateStage {
 }
 
 /**
- * Where the stages of candidateIds end, in documents per candidate wanted: the walk, then the slice
- * the text indexes search before the rest. At 1M documents (bench/search.ts, one database, one
- * machine) OCR-only p95 was 729 ms in one statement, 669 with the walk and then one index pass, 488
- * with fixed slices at 3/30/300, 431 at 3/30, and 362 at 3/30 with the slice skipped when the walk's
- * rate of matches says it would not fill (below).
+ * Where the stages of candidateIds end, in documents per candidate wanted: the first walk, then the
+ * slice walked on when the first walk's rate of matches says it will fill. At 1M documents
+ * (bench/search.ts, one database, one machine) OCR-only p95 was 729 ms in one statement, 669 with a
+ * walk and then one index pass, 488 with index slices at 3/30/300, 431 at 3/30, 362 at 3/30 with the
+ * slice only when it should fill, and 256 with that slice walked instead of searched in the indexes
+ * (Postgres, misjudging a phrase, rechecked its matches in the whole library, not just the slice).
  */
 const WALK_DEPTH = 3;
 const SLICE_DEPTH = 30;
@@ -192,7 +193,14 @@ export class SearchRepository {
    * text indexes (GIN, pg_trgm) for the matches in a date range. Either is bounded by its range.
    */
   @GenerateSql(
-    { name: 'walk', params: [exampleQuery, exampleScope, { method: 'walk', from: DummyValue.DATE, limit: 200 }] },
+    {
+      name: 'walk',
+      params: [
+        exampleQuery,
+        exampleScope,
+        { method: 'walk', before: DummyValue.DATE, from: DummyValue.DATE, limit: 200 },
+      ],
+    },
     {
       name: 'index',
       params: [
@@ -210,10 +218,11 @@ export class SearchRepository {
    * The documents worth scoring: this scope's newest matches, and its newest whole-word matches (so
    * a word the user typed is never crowded out by newer substring matches), each at most
    * `textCandidates` (the limit). Found in stages that reach further back only while they come up
-   * short: the newest `limit * WALK_DEPTH` documents walked one by one, then the text indexes over
-   * the next ones down to the `limit * SLICE_DEPTH`th newest, then over the rest. A common term ends
-   * in the walk, a rare one costs little in the indexes. One statement over all matches read every
-   * match of a common phrase or OR (Postgres rechecks each on the heap, and misjudges how many).
+   * short: the newest `limit * WALK_DEPTH` documents walked one by one; then, if the matches found
+   * so far say the walk would fill by the `limit * SLICE_DEPTH`th newest, the walk goes on that far;
+   * the text indexes search the rest. A common term ends in a walk, a rare one costs little in the
+   * indexes. One statement over all matches read every match of a common phrase or OR (Postgres
+   * rechecks each on the heap, and misjudges how many there are).
    */
   private async candidateIds(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): Promise<string[]> {
     const limit = scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES;
@@ -226,13 +235,13 @@ export class SearchRepository {
       for (const id of walked) found.add(id);
       // Done when the walk found enough, or when it walked the whole scope.
       if (walked.length >= limit || !walkEnd) continue;
-      // The walk is a sample: when its rate of matches would not fill the slice either, one pass of
-      // the indexes over everything older costs less than a slice first and then the rest.
+      // The walk is a sample: when its rate of matches says walking on to the slice's end would fill,
+      // walk on; otherwise one pass of the indexes over everything older costs less.
       const expectedInSlice = (walked.length / walkDepth) * (sliceDepth - walkDepth);
       const slice = sliceEnd && expectedInSlice >= limit - walked.length;
       const stages: CandidateStage[] = slice
         ? [
-            { method: 'index', before: walkEnd, from: sliceEnd, words, limit },
+            { method: 'walk', before: walkEnd, from: sliceEnd, words, limit },
             { method: 'index', before: sliceEnd, words, limit },
           ]
         : [{ method: 'index', before: walkEnd, words, limit }];
