@@ -52,14 +52,16 @@ describe('OCR text gate', () => {
     expect(textPhotos.filter((p) => (p.minTextPx ?? 99) < 25).length).toBeGreaterThanOrEqual(8);
   });
 
-  it('skips a text-free photo: no lines, only the small pass, a fraction of the time', () => {
+  it('skips a text-free photo: no lines, only the small pass, a fraction of the detector pixels', () => {
     const [full, fast] = [fullOut.get('home')!, gatedOut.get('home')!];
     expect(fast.gate).toMatchObject({ width: 608, height: 448, regions: 0, skipped: true });
     expect(fast.detector).toEqual({ width: 608, height: 448 });
     expect(fast.lines).toEqual([]);
     expect([fast.width, fast.height]).toEqual([1440, 1080]);
     expect([fast.timings.classifyMs, fast.timings.recogniseMs]).toEqual([0, 0]);
-    expect(fast.timings.detectMs).toBeLessThan(full.timings.detectMs / 2);
+    // The work, not the time (one timed sample on a shared machine is noise; bench:ocr-library times it).
+    const pixels = (size: { width: number; height: number }) => size.width * size.height;
+    expect(pixels(fast.detector!)).toBeLessThan(pixels(full.detector!) / 2);
   });
 
   it('skips most text-free held-out photos', () => {
