@@ -99,10 +99,12 @@ where
       )
     )
     and (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
-    )
-    and (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+      (
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
+      )
+      and (
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+      )
     )
   )
 order by
@@ -209,10 +211,12 @@ where
       )
     )
     and (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
-    )
-    and (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+      (
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
+      )
+      and (
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+      )
     )
   )
 order by
@@ -407,13 +411,71 @@ where
       )
     )
     and (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $8)
-    )
-    and (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
+      (
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $8)
+      )
+      and (
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
+      )
     )
   )
 order by
   d."fileCreatedAt" desc
 limit
   $10;
+
+-- SearchRepository.indexMatches
+with
+  m as materialized (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      (
+        (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
+        )
+        and (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+        )
+      ) as word
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+      and d."fileCreatedAt" < $4
+      and (
+        (d."searchVector" @@ $5::tsquery)
+        and (d."searchVector" @@ $6::tsquery)
+        and not (
+          (
+            d."searchVector" @@ $7::tsquery
+            or d."searchLatin" like $8
+          )
+        )
+      )
+  ) (
+    select
+      m."assetId"
+    from
+      m
+    where
+      m."fileCreatedAt" < $9
+    order by
+      m."fileCreatedAt" desc
+    limit
+      $10
+  )
+union
+(
+  select
+    m."assetId"
+  from
+    m
+  where
+    m."fileCreatedAt" < $11
+    and m.word
+  order by
+    m."fileCreatedAt" desc
+  limit
+    $12
+);

@@ -57,6 +57,12 @@ export class OcrMatch {
    * alternatives' words), on top of where(); null when some term has no word form here.
    */
   wordsWhere(): RawBuilder<boolean> | null {
+    const words = this.wordsHeld();
+    return words ? sql<boolean>`(${this.where()} AND ${words})` : null;
+  }
+
+  /** The words part of wordsWhere() alone: true for a document of where() that has the words too. */
+  wordsHeld(): RawBuilder<boolean> | null {
     const positive = this.query.clauses.filter((c) => !c.negated);
     // A one-character term is its own word: the newest matches are already the newest word matches,
     // and a second pool for it cost 230 ms at 200k documents for "小" (bench/search.ts --explain).
@@ -72,7 +78,7 @@ export class OcrMatch {
         )})`,
       );
     }
-    return sql<boolean>`(${this.where()} AND ${sql.join(clauses, sql` AND `)})`;
+    return sql<boolean>`(${sql.join(clauses, sql` AND `)})`;
   }
 
   /**
