@@ -116,6 +116,21 @@ describe('index usage', () => {
     }
   });
 
+  it('one index pass serves both candidate pools through the tsvector GIN index', async () => {
+    const search = new SearchRepository(db, new ZhparserSegmenter());
+    const before = new Date(Date.now() - 10 * 86_400_000);
+    const plan = await planOf(() =>
+      search.indexMatches(parseQuery('ocr:发票 税'), { ...scope, userIds: [userId] }, [
+        { words: false, before, limit: 150 },
+        { words: true, before, limit: 190 },
+      ]),
+    );
+    expect(plan).toContain('ocr_document_search_vector_idx');
+    // One statement, whose CTE reads the documents once for both pools.
+    expect(captured.filter((q) => !/set_config|pg_extension|^begin|^commit/i.test(q.sql.trim()))).toHaveLength(1);
+    expect(plan.match(/"Relation Name":"ocr_document"/g)).toHaveLength(1);
+  });
+
   it("the walk stage reads the user's newest documents from the (owner, date) index", async () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
     const plan = await planOf(
