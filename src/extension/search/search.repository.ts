@@ -243,8 +243,8 @@ export class SearchRepository {
    * `textCandidates` (the limit). Found in stages that reach further back only while they come up
    * short: the newest `limit * WALK_DEPTH` documents walked one by one; then, if the matches found
    * so far say the walk would fill by the `limit * SLICE_DEPTH`th newest, the walk goes on that far;
-   * the text indexes search the rest. A common term ends in a walk, a rare one costs little in the
-   * indexes. One statement over all matches read every match of a common phrase or OR (Postgres
+   * the text indexes search the rest, in one pass for both pools. A common term ends in a walk, a
+   * rare one costs one index pass. One statement over all matches read every match of a common phrase or OR (Postgres
    * rechecks each on the heap, and misjudges how many there are).
    */
   private async candidateIds(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): Promise<string[]> {
