@@ -244,8 +244,8 @@ export class SearchRepository {
    * short: the newest `limit * WALK_DEPTH` documents walked one by one; then, if the matches found
    * so far say the walk would fill by the `limit * SLICE_DEPTH`th newest, the walk goes on that far;
    * the text indexes search the rest, in one pass for both pools. A common term ends in a walk, a
-   * rare one costs one index pass. One statement over all matches read every match of a common phrase or OR (Postgres
-   * rechecks each on the heap, and misjudges how many there are).
+   * rare one costs one index pass. One statement over all matches read every match of a common
+   * phrase or OR (Postgres rechecks each on the heap, and misjudges how many there are).
    */
   private async candidateIds(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): Promise<string[]> {
     const limit = scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES;
