@@ -35,82 +35,44 @@ select
   ) as "depth1";
 
 select
-  d."assetId"
-from
-  (
-    select
-      d."assetId",
-      d."fileCreatedAt",
-      d."searchVector",
-      d."searchLatin"
-    from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      0
-  ) d
-where
-  (
-    (d."searchVector" @@ $2::tsquery)
-    and (d."searchVector" @@ $3::tsquery)
-    and not (
-      (
-        d."searchVector" @@ $4::tsquery
-        or d."searchLatin" like $5
-      )
-    )
-  )
-order by
-  d."fileCreatedAt" desc
-limit
-  $6;
-
-select
-  d."assetId"
-from
-  (
-    select
-      d."assetId",
-      d."fileCreatedAt",
-      d."searchVector",
-      d."searchLatin"
-    from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      0
-  ) d
-where
+  d."assetId",
   (
     (
-      (d."searchVector" @@ $2::tsquery)
-      and (d."searchVector" @@ $3::tsquery)
-      and not (
-        (
-          d."searchVector" @@ $4::tsquery
-          or d."searchLatin" like $5
-        )
-      )
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
     )
     and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+    )
+  ) as word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $4::tsquery)
+    and (d."searchVector" @@ $5::tsquery)
+    and not (
       (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
-      )
-      and (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+        d."searchVector" @@ $6::tsquery
+        or d."searchLatin" like $7
       )
     )
   )
 order by
-  d."fileCreatedAt" desc
-limit
-  $8;
+  d."fileCreatedAt" desc;
 
 -- SearchRepository.searchMixed
 select
@@ -147,82 +109,44 @@ select
   ) as "depth1";
 
 select
-  d."assetId"
-from
-  (
-    select
-      d."assetId",
-      d."fileCreatedAt",
-      d."searchVector",
-      d."searchLatin"
-    from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      0
-  ) d
-where
-  (
-    (d."searchVector" @@ $2::tsquery)
-    and (d."searchVector" @@ $3::tsquery)
-    and not (
-      (
-        d."searchVector" @@ $4::tsquery
-        or d."searchLatin" like $5
-      )
-    )
-  )
-order by
-  d."fileCreatedAt" desc
-limit
-  $6;
-
-select
-  d."assetId"
-from
-  (
-    select
-      d."assetId",
-      d."fileCreatedAt",
-      d."searchVector",
-      d."searchLatin"
-    from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      0
-  ) d
-where
+  d."assetId",
   (
     (
-      (d."searchVector" @@ $2::tsquery)
-      and (d."searchVector" @@ $3::tsquery)
-      and not (
-        (
-          d."searchVector" @@ $4::tsquery
-          or d."searchLatin" like $5
-        )
-      )
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
     )
     and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+    )
+  ) as word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $4::tsquery)
+    and (d."searchVector" @@ $5::tsquery)
+    and not (
       (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $6)
-      )
-      and (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
+        d."searchVector" @@ $6::tsquery
+        or d."searchLatin" like $7
       )
     )
   )
 order by
-  d."fileCreatedAt" desc
-limit
-  $8;
+  d."fileCreatedAt" desc;
 
 select
   extversion as version
@@ -355,7 +279,15 @@ offset
 
 -- SearchRepository.newestMatches (walk)
 select
-  d."assetId"
+  d."assetId",
+  (
+    (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+    )
+  ) as word
 from
   (
     select
@@ -366,9 +298,9 @@ from
     from
       immich_ai.ocr_document d
     where
-      d."ownerId" = $1::uuid
-      and d."fileCreatedAt" >= $2
-      and d."fileCreatedAt" < $3
+      d."ownerId" = $3::uuid
+      and d."fileCreatedAt" >= $4
+      and d."fileCreatedAt" < $5
     order by
       d."fileCreatedAt" desc
     offset
@@ -376,23 +308,24 @@ from
   ) d
 where
   (
-    (d."searchVector" @@ $4::tsquery)
-    and (d."searchVector" @@ $5::tsquery)
+    (d."searchVector" @@ $6::tsquery)
+    and (d."searchVector" @@ $7::tsquery)
     and not (
       (
-        d."searchVector" @@ $6::tsquery
-        or d."searchLatin" like $7
+        d."searchVector" @@ $8::tsquery
+        or d."searchLatin" like $9
       )
     )
   )
 order by
   d."fileCreatedAt" desc
 limit
-  $8;
+  $10;
 
 -- SearchRepository.newestMatches (index)
 select
-  d."assetId"
+  d."assetId",
+  true as word
 from
   immich_ai.ocr_document d
 where

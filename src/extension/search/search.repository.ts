@@ -32,8 +32,17 @@ export interface CandidateStage {
   before?: Date | null;
   /** Whole-word matches only (OcrMatch.wordsWhere). */
   words?: boolean;
-  limit: number;
+  /** At most this many (null: every match in the range). */
+  limit: number | null;
 }
+
+/** A match of one stage, and whether it holds the query's words too (always false without words). */
+interface StageMatch {
+  assetId: string;
+  word: boolean;
+}
+
+const union = (pools: Map<boolean, string[]>): string[] => [...new Set([...pools.values()].flat())];
 
 /**
  * Where the stages of candidateIds end, in documents per candidate wanted: the first walk, then the
@@ -219,7 +228,8 @@ export class SearchRepository {
     },
   )
   async newestMatches(query: ParsedQuery, scope: SearchScope, stage: CandidateStage): Promise<string[]> {
-    return this.stageMatches(this.db, new OcrMatch(this.segmenter, query), scope, stage);
+    const rows = await this.stageMatches(this.db, new OcrMatch(this.segmenter, query), scope, stage);
+    return rows.map((row) => row.assetId);
   }
 
   /** The newest matches the text indexes owe each pool, in one pass (see indexRest). */
@@ -241,44 +251,68 @@ export class SearchRepository {
    * The documents worth scoring: this scope's newest matches, and its newest whole-word matches (so
    * a word the user typed is never crowded out by newer substring matches), each at most
    * `textCandidates` (the limit). Found in stages that reach further back only while they come up
-   * short: the newest `limit * WALK_DEPTH` documents walked one by one; then, if the matches found
-   * so far say the walk would fill by the `limit * SLICE_DEPTH`th newest, the walk goes on that far;
-   * the text indexes search the rest, in one pass for both pools. A common term ends in a walk, a
+   * short: the newest `limit * WALK_DEPTH` documents walked one by one; then, for each pool whose
+   * matches so far say a walk would fill by the `limit * SLICE_DEPTH`th newest, the walk goes on that
+   * far; the text indexes search the rest, in one pass for both pools. A common term ends in a walk, a
    * rare one costs one index pass. One statement over all matches read every match of a common
-   * phrase or OR (Postgres rechecks each on the heap, and misjudges how many there are).
+   * phrase or OR (Postgres rechecks each on the heap, and misjudges how many there are). Both pools
+   * share each walk: a walk's cost is reading the documents, whatever it keeps of them.
    */
   private async candidateIds(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): Promise<string[]> {
     const limit = scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES;
     const walkDepth = limit * WALK_DEPTH;
     const sliceDepth = limit * SLICE_DEPTH;
     const [walkEnd, sliceEnd] = await this.scopeDepths(trx, scope, [walkDepth, sliceDepth]);
-    const found = new Set<string>();
-    // Per pool (all matches; whole-word matches): what the walks found, and what the indexes must add.
-    const rest: IndexRest[] = [];
-    for (const words of match.wordsHeld() ? [false, true] : [false]) {
-      const walked = await this.stageMatches(trx, match, scope, { method: 'walk', from: walkEnd, words, limit });
-      for (const id of walked) found.add(id);
-      // Done when the walk found enough, or when it walked the whole scope.
-      if (walked.length >= limit || !walkEnd) continue;
-      // The walk is a sample: when its rate of matches says walking on to the slice's end would fill,
-      // walk on; otherwise one pass of the indexes over everything older costs less.
-      const expectedInSlice = (walked.length / walkDepth) * (sliceDepth - walkDepth);
-      let count = walked.length;
-      let before = walkEnd;
-      if (sliceEnd && expectedInSlice >= limit - count) {
-        const ids = await this.stageMatches(trx, match, scope, {
-          method: 'walk',
-          before: walkEnd,
-          from: sliceEnd,
-          words,
-          limit: limit - count,
-        });
-        for (const id of ids) found.add(id);
-        count += ids.length;
-        before = sliceEnd;
+    // The pools (all matches; whole-word matches, when the query has words) and what each has found.
+    const pools = new Map<boolean, string[]>(
+      match.wordsHeld()
+        ? [
+            [false, []],
+            [true, []],
+          ]
+        : [[false, []]],
+    );
+    const take = (rows: readonly StageMatch[], into: readonly boolean[]) => {
+      for (const words of into) {
+        const ids = pools.get(words)!;
+        for (const row of rows) if (ids.length < limit && (!words || row.word)) ids.push(row.assetId);
       }
-      if (count < limit) rest.push({ words, before, limit: limit - count });
+    };
+    const short = () => [...pools].filter(([, ids]) => ids.length < limit).map(([words]) => words);
+
+    // With one pool the walk stops at `limit` matches; with two it reads its whole range for both.
+    const first = await this.stageMatches(trx, match, scope, {
+      method: 'walk',
+      from: walkEnd,
+      limit: pools.size === 1 ? limit : null,
+    });
+    take(first, [...pools.keys()]);
+    // Done when the walk filled every pool, or when it walked the whole scope.
+    if (short().length === 0 || !walkEnd) return union(pools);
+
+    // The walk is a sample: a pool whose rate of matches says walking on to the slice's end would fill
+    // walks on; for the others one pass of the indexes over everything older costs less.
+    const walkers = short().filter((words) => {
+      const found = pools.get(words)!.length;
+      return sliceEnd !== null && (found / walkDepth) * (sliceDepth - walkDepth) >= limit - found;
+    });
+    if (walkers.length > 0) {
+      const [only] = walkers;
+      const rows = await this.stageMatches(trx, match, scope, {
+        method: 'walk',
+        before: walkEnd,
+        from: sliceEnd,
+        words: walkers.length === 1 && only,
+        limit: walkers.length === 1 ? limit - pools.get(only)!.length : null,
+      });
+      take(rows, walkers);
     }
+    const rest = short().map((words) => ({
+      words,
+      before: walkers.includes(words) ? sliceEnd! : walkEnd,
+      limit: limit - pools.get(words)!.length,
+    }));
+    const found = new Set(union(pools));
     for (const id of await this.indexRest(trx, match, scope, rest)) found.add(id);
     return [...found];
   }
@@ -288,9 +322,10 @@ export class SearchRepository {
     match: OcrMatch,
     scope: SearchScope,
     stage: CandidateStage,
-  ): Promise<string[]> {
+  ): Promise<StageMatch[]> {
     const where = stage.words ? match.wordsWhere() : match.where();
     if (!where) return [];
+    const words = stage.words ? sql`true` : (match.wordsHeld() ?? sql`false`);
     const inScope = sql.join(
       [
         ownerCondition(scope),
@@ -299,11 +334,12 @@ export class SearchRepository {
       ],
       sql` AND `,
     );
+    const limit = stage.limit === null ? sql`` : sql`LIMIT ${stage.limit}`;
     // OFFSET 0 keeps the walk a walk: flattened, the planner would weigh the text indexes for it too.
     const { rows } =
       stage.method === 'walk'
-        ? await sql<{ assetId: string }>`
-            SELECT d."assetId" FROM (
+        ? await sql<StageMatch>`
+            SELECT d."assetId", ${words} AS word FROM (
               SELECT d."assetId", d."fileCreatedAt", d."searchVector", d."searchLatin" FROM immich_ai.ocr_document d
               WHERE ${inScope}
               ORDER BY d."fileCreatedAt" DESC
@@ -311,13 +347,13 @@ export class SearchRepository {
             ) d
             WHERE ${where}
             ORDER BY d."fileCreatedAt" DESC
-            LIMIT ${stage.limit}`.execute(db)
-        : await sql<{ assetId: string }>`
-            SELECT d."assetId" FROM immich_ai.ocr_document d
+            ${limit}`.execute(db)
+        : await sql<StageMatch>`
+            SELECT d."assetId", ${words} AS word FROM immich_ai.ocr_document d
             WHERE ${inScope} AND ${where}
             ORDER BY d."fileCreatedAt" DESC
-            LIMIT ${stage.limit}`.execute(db);
-    return rows.map((row) => row.assetId);
+            ${limit}`.execute(db);
+    return rows;
   }
 
   /**
@@ -334,7 +370,8 @@ export class SearchRepository {
     if (pools.length === 0) return [];
     if (pools.length === 1) {
       const [pool] = pools;
-      return this.stageMatches(trx, match, scope, { method: 'index', ...pool });
+      const rows = await this.stageMatches(trx, match, scope, { method: 'index', ...pool });
+      return rows.map((row) => row.assetId);
     }
     const newest = pools.reduce((a, b) => (a.before.getTime() >= b.before.getTime() ? a : b)).before;
     const words = match.wordsHeld();
