@@ -43,7 +43,6 @@ import { createDatabase } from '../src/extension/database/create-database';
 import type { ExtensionDatabase } from '../src/extension/database/schema';
 import { DEFAULT_TEXT_CANDIDATES, SearchRepository } from '../src/extension/search/search.repository';
 import { chooseSegmenter, JiebaSegmenter, Segmenter } from '../src/extension/search/segmenter';
-import { TERMS_LAYOUT } from '../src/extension/search/text-terms';
 import { int, parseFlags, printUsageAndExit } from './support';
 import {
   buildIndexes,
@@ -158,11 +157,8 @@ function readFlags(argv: string[]): Options {
 // ---------------------------------------------------------------------------------------------
 // The library
 
-/**
- * Bump when the generator or the loader changes, so a kept database of an older recipe is not reused;
- * the term layout (TERMS_LAYOUT) is part of it: a database of another layout is loaded again.
- */
-const RECIPE = `1/${TERMS_LAYOUT}`;
+/** Bump when the generator or the loader changes, so a kept database of an older recipe is not reused. */
+const RECIPE = 1;
 const SEED = 20_240_501;
 const USER_SHARES = [0.4, 0.3, 0.2, 0.1];
 const TRASHED = 0.01;
@@ -203,7 +199,7 @@ class Library {
 }
 
 interface LoadReport {
-  recipe: number | string;
+  recipe: number;
   docs: number;
   embeddings: number;
   segmenter: string;

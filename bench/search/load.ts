@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Kysely, sql } from 'kysely';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
 import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
-import { Segmenter, vectorFormat } from '../../src/extension/search/segmenter';
+import type { Segmenter } from '../../src/extension/search/segmenter';
 import { latinTerms } from '../../src/extension/search/text-terms';
 import { tokenizeForSearch } from './engines';
 import { docLines, GeneratedDoc, Rng } from './generate';
@@ -48,7 +48,7 @@ export function documentRow(segmenter: Segmenter, assetId: string, texts: readon
     lineCount: texts.length,
     searchVector: segmenter.documentVector(texts),
     searchLatin: [...new Set(texts.flatMap(latinTerms))].join(' '),
-    segmenter: vectorFormat(segmenter),
+    segmenter: segmenter.name,
     error: null,
     attempts: 1,
     processedAt: sql<Date>`now()`,

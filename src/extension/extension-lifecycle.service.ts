@@ -35,7 +35,7 @@ export class ExtensionLifecycle implements OnApplicationBootstrap {
     }
     if (!this.config.jobs.worker) return;
     if (await this.index.needsReindex()) {
-      this.logger.log('some documents were indexed with another segmenter or term layout: queued a re-index');
+      this.logger.log('some documents were indexed with another segmenter: queued a re-index');
       await this.jobs.addSingleton(JobName.Reindex);
     }
     this.queue.startPolling();

@@ -4,7 +4,7 @@ import { DummyValue, GenerateSql } from '../database/generate-sql';
 import { EXTENSION_DB, SEGMENTER } from '../database/database.tokens';
 import { ExtensionDatabase, OcrDocumentStatus, OcrSource } from '../database/schema';
 import { latinTerms } from '../search/text-terms';
-import { Segmenter, vectorFormat } from '../search/segmenter';
+import type { Segmenter } from '../search/segmenter';
 
 /** One line of OCR as stored: text, scores, and its four corners normalised to 0..1 of the preview. */
 export interface OcrLineInput {
@@ -71,7 +71,7 @@ export class OcrDocumentRepository {
       lineCount: input.lines.length,
       searchVector: this.segmenter.documentVector(texts),
       searchLatin: [...new Set(texts.flatMap(latinTerms))].join(' '),
-      segmenter: vectorFormat(this.segmenter),
+      segmenter: this.segmenter.name,
       error: null,
       attempts: input.attempts,
     };
@@ -127,7 +127,7 @@ export class OcrDocumentRepository {
         source,
         error,
         attempts,
-        segmenter: vectorFormat(this.segmenter),
+        segmenter: this.segmenter.name,
       })
       .onConflict((oc) =>
         oc.column('assetId').doUpdateSet({ status: 'failed', error, attempts, updatedAt: sql`now()` }),
@@ -202,8 +202,8 @@ export class OcrDocumentRepository {
       .execute();
   }
 
-  /** Documents whose search vector was built another way (see vectorFormat; the database gained or lost zhparser). */
-  @GenerateSql({ params: ['zhparser/bigrams', DummyValue.NUMBER] })
+  /** Documents whose search vector another segmenter built (the database gained or lost zhparser). */
+  @GenerateSql({ params: ['zhparser', DummyValue.NUMBER] })
   listForReindex(segmenter: string, limit: number) {
     return this.db
       .selectFrom('immich_ai.ocr_document')
@@ -221,7 +221,7 @@ export class OcrDocumentRepository {
       .set({
         searchVector: this.segmenter.documentVector(texts),
         searchLatin: [...new Set(texts.flatMap(latinTerms))].join(' '),
-        segmenter: vectorFormat(this.segmenter),
+        segmenter: this.segmenter.name,
       })
       .where('assetId', '=', assetId)
       .execute();

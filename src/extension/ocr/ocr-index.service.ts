@@ -1,15 +1,14 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SEGMENTER } from '../database/database.tokens';
 import { JobStatus } from '../queue/queue.constants';
-import { Segmenter, vectorFormat } from '../search/segmenter';
+import type { Segmenter } from '../search/segmenter';
 import { OcrDocumentRepository } from './ocr-document.repository';
 
 const BATCH = 500;
 
 /**
- * Keeps search vectors in step with the segmenter and the term layout. When the database gains
- * zhparser (or loses it), or an upgrade changes the layout, documents built the other way are
- * rebuilt from their stored text; no photo is read again.
+ * Keeps search vectors in step with the segmenter. When the database gains zhparser (or loses it),
+ * documents indexed by the other one are rebuilt from their stored text; no photo is read again.
  */
 @Injectable()
 export class OcrIndexService {
@@ -21,13 +20,13 @@ export class OcrIndexService {
   ) {}
 
   async needsReindex(): Promise<boolean> {
-    return (await this.documents.listForReindex(vectorFormat(this.segmenter), 1)).length > 0;
+    return (await this.documents.listForReindex(this.segmenter.name, 1)).length > 0;
   }
 
   async handleReindex(): Promise<JobStatus> {
     let total = 0;
     for (;;) {
-      const batch = await this.documents.listForReindex(vectorFormat(this.segmenter), BATCH);
+      const batch = await this.documents.listForReindex(this.segmenter.name, BATCH);
       if (batch.length === 0) break;
       for (const { assetId } of batch) {
         const document = await this.documents.getDocument(assetId);

@@ -1,15 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Kysely, RawBuilder, sql } from 'kysely';
 import type { QueryTerm } from './query-parser';
-import {
-  addStreamTerms,
-  normalizeText,
-  termMatchPhrase,
-  termPhrase,
-  TERMS_LAYOUT,
-  TsvectorBuilder,
-  wordPhrase,
-} from './text-terms';
+import { addStreamTerms, normalizeText, termPhrase, TsvectorBuilder, wordPhrase } from './text-terms';
 
 /**
  * Chinese word segmentation, in the database or in the app; the queries are the same either way.
@@ -40,19 +32,10 @@ export interface Segmenter {
   wordQuery(term: QueryTerm): RawBuilder<string> | null;
 }
 
-/**
- * The tsquery that decides whether a document holds a term: its characters (and letter/digit runs)
- * in order, asked through bigrams (termMatchPhrase).
- */
+/** The tsquery that decides whether a document holds a term: its characters (and letter/digit runs) in order. */
 export function termMatchQuery(term: QueryTerm): RawBuilder<string> {
-  return sql<string>`${termMatchPhrase(term.terms)}::tsquery`;
+  return sql<string>`${termPhrase(term.terms)}::tsquery`;
 }
-
-/**
- * What a document records of how its search vector was built: the segmenter and the term layout.
- * Documents that recorded something else are re-indexed at start (OcrIndexService).
- */
-export const vectorFormat = (segmenter: Segmenter): string => `${segmenter.name}/${TERMS_LAYOUT}`;
 
 /** Words from zhparser (SCWS) in Postgres: `to_tsvector('chinese', ...)`, `phraseto_tsquery('chinese', ...)`. */
 export class ZhparserSegmenter implements Segmenter {

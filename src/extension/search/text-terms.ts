@@ -6,12 +6,6 @@
  * consecutive positions, so a phrase of terms finds any substring of CJK text, also across word
  * boundaries and across the spaces OCR puts between Chinese words ("增值税 发票" matches 值税发), and
  * a plate or code however OCR punctuated it ("沪B6789C" finds "沪B·6789C").
- *
- * Every two adjacent CJK characters of a line are also a term (a bigram, at the first one's position),
- * and a query of two or more CJK characters is matched through its overlapping bigrams: "增值税" as
- * 增值 <-> 值税. That finds exactly what the characters in order find, but the index narrows it to the
- * documents holding those pairs, where one character at a time it had to recheck every document
- * holding all the characters anywhere (seconds for a common phrase at 1M documents, bench/search.ts).
  */
 
 /** Scripts indexed one character at a time: no spaces between their words. */
@@ -36,18 +30,6 @@ export function normalizeText(text: string): string {
 }
 
 export const isCjkChar = (char: string): boolean => CJK_CHAR.test(char);
-
-/**
- * How the terms are laid out in a search vector. Documents record it (with the segmenter) and are
- * re-indexed at start when it changes: bump it with any change to what addStreamTerms writes.
- */
-export const TERMS_LAYOUT = 'bigrams';
-
-/**
- * A bigram's lexeme: the pair behind a mark no stream term holds and no segmenter keeps in a word
- * (zhparser and jieba drop '>' as punctuation), so a bigram never passes for the two-character word.
- */
-export const bigram = (first: string, second: string): string => `>${first}${second}`;
 
 /** The terms of one piece of text, in order, normalised and lower-cased. */
 export function streamTerms(text: string): string[] {
@@ -104,12 +86,7 @@ export class TsvectorBuilder {
 export function addStreamTerms(builder: TsvectorBuilder, lines: readonly string[], start = builder.position): void {
   let position = start;
   for (const line of lines) {
-    let previous = '';
-    for (const term of streamTerms(line)) {
-      builder.add(term, ++position);
-      if (isCjkChar(term) && previous && isCjkChar(previous)) builder.add(bigram(previous, term), position - 1);
-      previous = term;
-    }
+    for (const term of streamTerms(line)) builder.add(term, ++position);
     position++;
   }
 }
@@ -127,33 +104,6 @@ export function termPhrase(terms: readonly string[], { prefixLast = true } = {})
         : `${quoteLexeme(term)}:D`,
     )
     .join(' <-> ');
-}
-
-/**
- * tsquery input that matches exactly what termPhrase matches, through bigrams where the terms have
- * adjacent CJK characters: 增值税 2024 -> `'>增值':D <-> '>值税':D <2> '2024':*D` (a bigram sits at its
- * first character's position, so the next term is two further on).
- */
-export function termMatchPhrase(terms: readonly string[]): string {
-  const parts: { input: string; at: number }[] = [];
-  terms.forEach((term, index) => {
-    const cjk = isCjkChar(term);
-    const next = terms[index + 1];
-    if (cjk && next !== undefined && isCjkChar(next)) {
-      parts.push({ input: `${quoteLexeme(bigram(term, next))}:D`, at: index });
-    } else if (!cjk || index === 0 || !isCjkChar(terms[index - 1])) {
-      // A CJK character after another is already the second half of the previous bigram.
-      const prefix = !cjk && index === terms.length - 1;
-      parts.push({ input: `${quoteLexeme(term)}:${prefix ? '*' : ''}D`, at: index });
-    }
-  });
-  return parts
-    .map((part, index) => {
-      if (index === 0) return part.input;
-      const distance = part.at - parts[index - 1].at;
-      return `${distance === 1 ? '<->' : `<${distance}>`} ${part.input}`;
-    })
-    .join(' ');
 }
 
 /** tsquery input for words in order (whole words only). */
