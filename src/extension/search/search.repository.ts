@@ -42,7 +42,9 @@ interface StageMatch {
   word: boolean;
 }
 
-const union = (pools: Map<boolean, string[]>): string[] => [...new Set([...pools.values()].flat())];
+const union = (pools: Map<boolean, string[]>, more: readonly string[] = []): string[] => [
+  ...new Set([...[...pools.values()].flat(), ...more]),
+];
 
 /**
  * Where the stages of candidateIds end, in documents per candidate wanted: the first walk, then the
@@ -264,14 +266,8 @@ export class SearchRepository {
     const sliceDepth = limit * SLICE_DEPTH;
     const [walkEnd, sliceEnd] = await this.scopeDepths(trx, scope, [walkDepth, sliceDepth]);
     // The pools (all matches; whole-word matches, when the query has words) and what each has found.
-    const pools = new Map<boolean, string[]>(
-      match.wordsHeld()
-        ? [
-            [false, []],
-            [true, []],
-          ]
-        : [[false, []]],
-    );
+    const pools = new Map<boolean, string[]>([[false, []]]);
+    if (match.wordsHeld()) pools.set(true, []);
     const take = (rows: readonly StageMatch[], into: readonly boolean[]) => {
       for (const words of into) {
         const ids = pools.get(words)!;
@@ -312,9 +308,7 @@ export class SearchRepository {
       before: walkers.includes(words) ? sliceEnd! : walkEnd,
       limit: limit - pools.get(words)!.length,
     }));
-    const found = new Set(union(pools));
-    for (const id of await this.indexRest(trx, match, scope, rest)) found.add(id);
-    return [...found];
+    return union(pools, await this.indexRest(trx, match, scope, rest));
   }
 
   private async stageMatches(
@@ -325,7 +319,8 @@ export class SearchRepository {
   ): Promise<StageMatch[]> {
     const where = stage.words ? match.wordsWhere() : match.where();
     if (!where) return [];
-    const words = stage.words ? sql`true` : (match.wordsHeld() ?? sql`false`);
+    // Whether a match holds the words too: asked of each walked match; an index stage's callers want ids only.
+    const words = stage.words ? sql`true` : stage.method === 'walk' ? (match.wordsHeld() ?? sql`false`) : sql`false`;
     const inScope = sql.join(
       [
         ownerCondition(scope),
