@@ -35,12 +35,15 @@ describe('immich-ai migrate', () => {
     const { stdout } = await migrate('--status');
     expect(stdout).toMatch(/^0001-ocr-documents {2}pending$/m);
     expect(stdout).toMatch(/^0002-document-owner-and-date {2}pending$/m);
+    expect(stdout).toMatch(/^0003-document-search-keys {2}pending$/m);
     expect(await tables('immich_ai')).toEqual([]);
   });
 
   it("applies ours in our own schema and history table, never touching Immich's", async () => {
     const before = await immichMigrations();
-    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\napplied 0002-document-owner-and-date\n');
+    expect((await migrate()).stdout).toBe(
+      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\n',
+    );
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock', 'ocr_document', 'ocr_line']);
     expect(await immichMigrations()).toBe(before);
     expect((await migrate()).stdout).toBe('already up to date\n');
@@ -48,14 +51,18 @@ describe('immich-ai migrate', () => {
   });
 
   it('reverts one step with --down, and applies again', async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0001-ocr-documents\n');
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock']);
     expect((await migrate('--down')).stdout).toBe('nothing to revert\n');
-    expect((await migrate()).stdout).toBe('applied 0001-ocr-documents\napplied 0002-document-owner-and-date\n');
+    expect((await migrate()).stdout).toBe(
+      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\n',
+    );
   });
 
-  it("an upgrade fills the owner and date of documents indexed before 0002 from Immich's asset", async () => {
+  it("an upgrade fills the owner and date of documents indexed before 0002 from Immich's asset, and their search keys", async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
     const user = await seedUser(database.db);
     const taken = new Date('2019-06-01T08:00:00Z');
@@ -63,10 +70,12 @@ describe('immich-ai migrate', () => {
     await sql`INSERT INTO immich_ai.ocr_document ("assetId", status, source, segmenter) VALUES (${assetId}, 'done', 'immich', 'characters')`.execute(
       database.db,
     );
-    expect((await migrate()).stdout).toBe('applied 0002-document-owner-and-date\n');
-    const { rows } = await sql<{ ownerId: string; fileCreatedAt: Date }>`
-      SELECT "ownerId", "fileCreatedAt" FROM immich_ai.ocr_document WHERE "assetId" = ${assetId}`.execute(database.db);
-    expect(rows).toEqual([{ ownerId: user.id, fileCreatedAt: taken }]);
+    expect((await migrate()).stdout).toBe('applied 0002-document-owner-and-date\napplied 0003-document-search-keys\n');
+    const { rows } = await sql<{ ownerId: string; fileCreatedAt: Date; searchKeys: string }>`
+      SELECT "ownerId", "fileCreatedAt", "searchKeys"::text FROM immich_ai.ocr_document WHERE "assetId" = ${assetId}`.execute(
+      database.db,
+    );
+    expect(rows).toEqual([{ ownerId: user.id, fileCreatedAt: taken, searchKeys: `'m201906' 'o${user.id}' 'y2019'` }]);
   });
 
   it('says what is wrong with the configuration, without echoing secrets', async () => {

@@ -59,6 +59,9 @@ describe('search terms', () => {
     vector.add("it's", 3);
     expect(vector.toString()).toBe("'it''s':1A,3 'a\\\\b':2");
     expect(termPhrase(['增', '值', 'inv'])).toBe("'增':D <-> '值':D <-> 'inv':*D");
+    // One letter is matched whole: as a prefix it would match nearly every word.
+    expect(termPhrase(['陕', 'b', '6820', 's'])).toBe("'陕':D <-> 'b':D <-> '6820':D <-> 's':D");
+    expect(termPhrase(['room', '5'])).toBe("'room':D <-> '5':D");
   });
 });
 

@@ -159,9 +159,10 @@ describe.each<[string, () => Segmenter]>([
   });
 
   it('reaches back in stages (walk, then the indexes) and still finds the newest matches at every depth', async () => {
-    // With 224 documents, 1, 3, 7 and 30 candidates walk the newest 3, 9, 21 and 90; then the walk goes
-    // on to 30 per candidate and the indexes search the rest, or the indexes search the rest at once,
-    // as the walk's rate of matches suggests. Common, rare, OR'd and excluded terms.
+    // With 224 documents, 1, 3, 7 and 30 candidates walk the newest 3, 9, 21 and 90; then the indexes
+    // search windows of older documents sized from the rate of matches so far (1, 3 and 7: the scope
+    // holds 30 per candidate, so windows can be dated), then the rest. Common, rare, OR'd and
+    // excluded terms.
     const scope = (textCandidates: number) => ({ userIds: [userId], page: 1, size: 1000, textCandidates });
     for (const query of ['号', 'garden', '春天', '收据', '收据 OR garden', '春天 -garden']) {
       const all = (await search.searchOcr(parseQuery(`ocr: ${query}`), scope(100_000))).items;

@@ -64,12 +64,7 @@ where
   (
     (d."searchVector" @@ $4::tsquery)
     and (d."searchVector" @@ $5::tsquery)
-    and not (
-      (
-        d."searchVector" @@ $6::tsquery
-        or d."searchLatin" like $7
-      )
-    )
+    and not (d."searchLatin" like $6)
   )
 order by
   d."fileCreatedAt" desc;
@@ -138,12 +133,7 @@ where
   (
     (d."searchVector" @@ $4::tsquery)
     and (d."searchVector" @@ $5::tsquery)
-    and not (
-      (
-        d."searchVector" @@ $6::tsquery
-        or d."searchLatin" like $7
-      )
-    )
+    and not (d."searchLatin" like $6)
   )
 order by
   d."fileCreatedAt" desc;
@@ -310,17 +300,12 @@ where
   (
     (d."searchVector" @@ $6::tsquery)
     and (d."searchVector" @@ $7::tsquery)
-    and not (
-      (
-        d."searchVector" @@ $8::tsquery
-        or d."searchLatin" like $9
-      )
-    )
+    and not (d."searchLatin" like $8)
   )
 order by
   d."fileCreatedAt" desc
 limit
-  $10;
+  $9;
 
 -- SearchRepository.newestMatches (index)
 select
@@ -329,33 +314,28 @@ select
 from
   immich_ai.ocr_document d
 where
-  d."ownerId" = $1::uuid
+  d."searchKeys" @@ $1::tsquery
   and d."fileCreatedAt" >= $2
   and d."fileCreatedAt" < $3
   and (
     (
       (d."searchVector" @@ $4::tsquery)
       and (d."searchVector" @@ $5::tsquery)
-      and not (
-        (
-          d."searchVector" @@ $6::tsquery
-          or d."searchLatin" like $7
-        )
-      )
+      and not (d."searchLatin" like $6)
     )
     and (
       (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $8)
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
       )
       and (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
+        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $8)
       )
     )
   )
 order by
   d."fileCreatedAt" desc
 limit
-  $10;
+  $9;
 
 -- SearchRepository.indexMatches
 with
@@ -374,41 +354,51 @@ with
     from
       immich_ai.ocr_document d
     where
-      d."ownerId" = $3::uuid
-      and d."fileCreatedAt" < $4
+      d."searchKeys" @@ $3::tsquery
+      and d."fileCreatedAt" >= $4
+      and d."fileCreatedAt" < $5
       and (
-        (d."searchVector" @@ $5::tsquery)
-        and (d."searchVector" @@ $6::tsquery)
-        and not (
-          (
-            d."searchVector" @@ $7::tsquery
-            or d."searchLatin" like $8
-          )
-        )
+        (d."searchVector" @@ $6::tsquery)
+        and (d."searchVector" @@ $7::tsquery)
+        and not (d."searchLatin" like $8)
       )
-  ) (
-    select
-      m."assetId"
-    from
-      m
-    where
-      m."fileCreatedAt" < $9
-    order by
-      m."fileCreatedAt" desc
-    limit
-      $10
   )
-union
-(
-  select
-    m."assetId"
-  from
-    m
-  where
-    m."fileCreatedAt" < $11
-    and m.word
-  order by
-    m."fileCreatedAt" desc
-  limit
-    $12
-);
+select
+  p.words,
+  p."assetId"
+from
+  (
+    (
+      select
+        false as words,
+        m."assetId",
+        m."fileCreatedAt"
+      from
+        m
+      where
+        m."fileCreatedAt" < $9
+      order by
+        m."fileCreatedAt" desc
+      limit
+        $10
+    )
+    union all
+    (
+      select
+        true as words,
+        m."assetId",
+        m."fileCreatedAt"
+      from
+        m
+      where
+        m."fileCreatedAt" < $11
+        and m.word
+      order by
+        m."fileCreatedAt" desc
+      limit
+        $12
+    )
+  ) p
+order by
+  p.words,
+  p."fileCreatedAt" desc;

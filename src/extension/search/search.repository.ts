@@ -6,6 +6,7 @@ import { EXTENSION_DB, SEGMENTER } from '../database/database.tokens';
 import { ExtensionDatabase, SEARCHABLE_VISIBILITY } from '../database/schema';
 import { OcrMatch } from './ocr-match';
 import { parseQuery, ParsedQuery } from './query-parser';
+import { searchKeysQuery } from './search-keys';
 import type { Segmenter } from './segmenter';
 
 export interface SearchScope {
@@ -42,21 +43,24 @@ interface StageMatch {
   word: boolean;
 }
 
-const union = (pools: Map<boolean, string[]>, more: readonly string[] = []): string[] => [
-  ...new Set([...[...pools.values()].flat(), ...more]),
-];
+const union = (pools: Map<boolean, string[]>): string[] => [...new Set([...pools.values()].flat())];
 
 /**
- * Where the stages of candidateIds end, in documents per candidate wanted: the first walk, then the
- * slice walked on when the first walk's rate of matches says it will fill. At 1M documents
+ * The stages of candidateIds, in documents per candidate wanted. The walk: at 1M documents
  * (bench/search.ts, one database, one machine) OCR-only p95 was 729 ms in one statement, 669 with a
- * walk and then one index pass, 488 with index slices at 3/30/300, 431 at 3/30, 362 at 3/30 with the
- * slice only when it should fill, 256 with that slice walked instead of searched in the indexes
- * (Postgres, misjudging a phrase, rechecked its matches in the whole library, not just the slice),
- * and 170 with one index pass for both pools (indexRest).
+ * walk and then one index pass, 488 with index slices at 3/30/300, 256 with a second walk to 30,
+ * 170 with one index pass for both pools (indexRest). Once the text indexes carried the search keys
+ * (migrations/0003), index windows beat that second walk: p95 61-72 ms without it, 78-88 with it.
  */
 const WALK_DEPTH = 3;
-const SLICE_DEPTH = 30;
+/** A second known depth (besides the walk's end) to tell how many documents a date range holds. */
+const REFERENCE_DEPTH = 30;
+/**
+ * After the walk the text indexes search windows of older documents, each sized this many times
+ * what the rate of matches so far says would fill the pools; after MAX_WINDOWS, all that is left.
+ */
+const WINDOW_MARGIN = 2;
+const MAX_WINDOWS = 3;
 
 /** What the text indexes still owe one pool of candidateIds: matches dated before `before`. */
 export interface IndexRest {
@@ -65,11 +69,50 @@ export interface IndexRest {
   limit: number;
 }
 
+/**
+ * The date the scope's `depth`-th newest document should have, extrapolated from two known depths
+ * (documents per millisecond between them): an OFFSET that deep in the (owner, date) index cost
+ * 30-40 ms at 240,000 (bench/search.ts). A guess moves only where the window ends, never what
+ * is found. Null when there is nothing to go by or the window would reach back forever.
+ */
+function datedDepth(
+  depth: number,
+  [nearDepth, near]: [number, Date | null],
+  [farDepth, far]: [number, Date | null],
+): Date | null {
+  if (!Number.isFinite(depth) || !near || !far || near.getTime() <= far.getTime()) return null;
+  const perMs = (farDepth - nearDepth) / (near.getTime() - far.getTime());
+  return new Date(far.getTime() - (depth - farDepth) / perMs);
+}
+
 /** One owner as a plain equality: only then can the (owner, date) index hand rows over in date order. */
 function ownerCondition(scope: SearchScope) {
   return scope.userIds.length === 1
     ? sql`d."ownerId" = ${scope.userIds[0]}::uuid`
     : sql`d."ownerId" = ANY(${[...scope.userIds]}::uuid[])`;
+}
+
+/**
+ * A stage's documents: a walk names the owner (the (owner, date) index hands its rows over in date
+ * order); an index stage asks the text indexes' second column, the search keys (migrations/0003),
+ * so the index itself keeps only this scope's documents of the range's months.
+ */
+function scopeCondition(
+  scope: SearchScope,
+  range: { method: 'walk' | 'index'; from?: Date | null; before?: Date | null },
+) {
+  const from = range.from ?? null;
+  const before = range.before ?? null;
+  return sql.join(
+    [
+      range.method === 'walk'
+        ? ownerCondition(scope)
+        : sql`d."searchKeys" @@ ${searchKeysQuery(scope.userIds, from, before)}::tsquery`,
+      ...(from ? [sql`d."fileCreatedAt" >= ${from}`] : []),
+      ...(before ? [sql`d."fileCreatedAt" < ${before}`] : []),
+    ],
+    sql` AND `,
+  );
 }
 
 export interface RankedAsset {
@@ -243,37 +286,36 @@ export class SearchRepository {
         { words: false, before: DummyValue.DATE, limit: 150 },
         { words: true, before: DummyValue.DATE, limit: 190 },
       ],
+      new Date('2024-03-15T00:00:00Z'),
     ],
   })
-  async indexMatches(query: ParsedQuery, scope: SearchScope, pools: readonly IndexRest[]): Promise<string[]> {
-    return this.indexRest(this.db, new OcrMatch(this.segmenter, query), scope, pools);
+  async indexMatches(
+    query: ParsedQuery,
+    scope: SearchScope,
+    pools: readonly IndexRest[],
+    from: Date | null = null,
+  ): Promise<Map<boolean, string[]>> {
+    return this.indexRest(this.db, new OcrMatch(this.segmenter, query), scope, pools, from);
   }
 
   /**
    * The documents worth scoring: this scope's newest matches, and its newest whole-word matches (so
    * a word the user typed is never crowded out by newer substring matches), each at most
    * `textCandidates` (the limit). Found in stages that reach further back only while they come up
-   * short: the newest `limit * WALK_DEPTH` documents walked one by one; then, for each pool whose
-   * matches so far say a walk would fill by the `limit * SLICE_DEPTH`th newest, the walk goes on that
-   * far; the text indexes search the rest, in one pass for both pools. A common term ends in a walk, a
-   * rare one costs one index pass. One statement over all matches read every match of a common
-   * phrase or OR (Postgres rechecks each on the heap, and misjudges how many there are). Both pools
-   * share each walk: a walk's cost is reading the documents, whatever it keeps of them.
+   * short: the newest `limit * WALK_DEPTH` documents walked one by one (a common term ends here);
+   * then the text indexes, over windows of older documents sized from the rate of matches so far,
+   * and at last over everything older. The indexes' search keys keep each window to this scope's
+   * documents of its months, so a window reads little more than it returns; one pass over all
+   * matches read every match of every user of a common phrase or OR (Postgres rechecks each on the
+   * heap, and misjudges how many there are). Both pools share each stage.
    */
   private async candidateIds(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): Promise<string[]> {
     const limit = scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES;
     const walkDepth = limit * WALK_DEPTH;
-    const sliceDepth = limit * SLICE_DEPTH;
-    const [walkEnd, sliceEnd] = await this.scopeDepths(trx, scope, [walkDepth, sliceDepth]);
+    const [walkEnd, referenceEnd] = await this.scopeDepths(trx, scope, [walkDepth, REFERENCE_DEPTH * limit]);
     // The pools (all matches; whole-word matches, when the query has words) and what each has found.
     const pools = new Map<boolean, string[]>([[false, []]]);
     if (match.wordsHeld()) pools.set(true, []);
-    const take = (rows: readonly StageMatch[], into: readonly boolean[]) => {
-      for (const words of into) {
-        const ids = pools.get(words)!;
-        for (const row of rows) if (ids.length < limit && (!words || row.word)) ids.push(row.assetId);
-      }
-    };
     const short = () => [...pools].filter(([, ids]) => ids.length < limit).map(([words]) => words);
 
     // With one pool the walk stops at `limit` matches; with two it reads its whole range for both.
@@ -282,33 +324,36 @@ export class SearchRepository {
       from: walkEnd,
       limit: pools.size === 1 ? limit : null,
     });
-    take(first, [...pools.keys()]);
+    for (const [words, ids] of pools)
+      for (const row of first) if (ids.length < limit && (!words || row.word)) ids.push(row.assetId);
     // Done when the walk filled every pool, or when it walked the whole scope.
     if (short().length === 0 || !walkEnd) return union(pools);
 
-    // The walk is a sample: a pool whose rate of matches says walking on to the slice's end would fill
-    // walks on; for the others one pass of the indexes over everything older costs less.
-    const walkers = short().filter((words) => {
-      const found = pools.get(words)!.length;
-      return sliceEnd !== null && (found / walkDepth) * (sliceDepth - walkDepth) >= limit - found;
-    });
-    if (walkers.length > 0) {
-      const [only] = walkers;
-      const rows = await this.stageMatches(trx, match, scope, {
-        method: 'walk',
-        before: walkEnd,
-        from: sliceEnd,
-        words: walkers.length === 1 && only,
-        limit: walkers.length === 1 ? limit - pools.get(only)!.length : null,
-      });
-      take(rows, walkers);
+    // The text indexes, in windows of older and older documents, each as deep as the rate of matches
+    // so far says would fill the pools (WINDOW_MARGIN times over); after MAX_WINDOWS, or when a pool
+    // has no rate to go by (nothing found yet), one pass over everything older.
+    let searched = walkDepth;
+    let before = walkEnd;
+    for (let pass = 0; short().length > 0; pass++) {
+      const depth =
+        pass === MAX_WINDOWS
+          ? Infinity
+          : Math.max(
+              ...short().map((words) => {
+                const found = pools.get(words)!.length;
+                return found === 0
+                  ? Infinity
+                  : searched + Math.ceil(((limit - found) * searched * WINDOW_MARGIN) / found);
+              }),
+            );
+      const from = datedDepth(depth, [walkDepth, walkEnd], [REFERENCE_DEPTH * limit, referenceEnd]);
+      const rest = short().map((words) => ({ words, before, limit: limit - pools.get(words)!.length }));
+      for (const [words, ids] of await this.indexRest(trx, match, scope, rest, from)) pools.get(words)!.push(...ids);
+      if (!from) break;
+      searched = depth;
+      before = from;
     }
-    const rest = short().map((words) => ({
-      words,
-      before: walkers.includes(words) ? sliceEnd! : walkEnd,
-      limit: limit - pools.get(words)!.length,
-    }));
-    return union(pools, await this.indexRest(trx, match, scope, rest));
+    return union(pools);
   }
 
   private async stageMatches(
@@ -321,14 +366,7 @@ export class SearchRepository {
     if (!where) return [];
     // Whether a match holds the words too: asked of each walked match; an index stage's callers want ids only.
     const words = stage.words ? sql`true` : stage.method === 'walk' ? (match.wordsHeld() ?? sql`false`) : sql`false`;
-    const inScope = sql.join(
-      [
-        ownerCondition(scope),
-        ...(stage.from ? [sql`d."fileCreatedAt" >= ${stage.from}`] : []),
-        ...(stage.before ? [sql`d."fileCreatedAt" < ${stage.before}`] : []),
-      ],
-      sql` AND `,
-    );
+    const inScope = scopeCondition(scope, stage);
     const limit = stage.limit === null ? sql`` : sql`LIMIT ${stage.limit}`;
     // OFFSET 0 keeps the walk a walk: flattened, the planner would weigh the text indexes for it too.
     const { rows } =
@@ -352,34 +390,39 @@ export class SearchRepository {
   }
 
   /**
-   * The newest matches older than each pool's walks, from the text indexes in one pass: the whole-
-   * word pool's matches are a subset of all matches, so both come out of one index scan (two scans
-   * cost twice: each rechecks every match on the heap).
+   * The newest matches of each pool dated in [from, its `before`), from the text indexes in one pass:
+   * the whole-word pool's matches are a subset of all matches, so both come out of one index scan
+   * (two scans cost twice: each rechecks every match on the heap). Newest first, per pool.
    */
   private async indexRest(
     trx: Kysely<ExtensionDatabase>,
     match: OcrMatch,
     scope: SearchScope,
     pools: readonly IndexRest[],
-  ): Promise<string[]> {
-    if (pools.length === 0) return [];
+    from: Date | null,
+  ): Promise<Map<boolean, string[]>> {
+    if (pools.length === 0) return new Map();
     if (pools.length === 1) {
       const [pool] = pools;
-      const rows = await this.stageMatches(trx, match, scope, { method: 'index', ...pool });
-      return rows.map((row) => row.assetId);
+      const rows = await this.stageMatches(trx, match, scope, { method: 'index', from, ...pool });
+      return new Map([[pool.words, rows.map((row) => row.assetId)]]);
     }
     const newest = pools.reduce((a, b) => (a.before.getTime() >= b.before.getTime() ? a : b)).before;
     const words = match.wordsHeld();
     const pick = (pool: IndexRest) => sql`
-      (SELECT m."assetId" FROM m WHERE m."fileCreatedAt" < ${pool.before}${pool.words ? sql` AND m.word` : sql``}
+      (SELECT ${sql.lit(pool.words)} AS words, m."assetId", m."fileCreatedAt" FROM m
+       WHERE m."fileCreatedAt" < ${pool.before}${pool.words ? sql` AND m.word` : sql``}
        ORDER BY m."fileCreatedAt" DESC LIMIT ${pool.limit})`;
-    const { rows } = await sql<{ assetId: string }>`
+    const { rows } = await sql<{ words: boolean; assetId: string }>`
       WITH m AS MATERIALIZED (
         SELECT d."assetId", d."fileCreatedAt", ${words ?? sql`false`} AS word FROM immich_ai.ocr_document d
-        WHERE ${ownerCondition(scope)} AND d."fileCreatedAt" < ${newest} AND ${match.where()}
+        WHERE ${scopeCondition(scope, { method: 'index', from, before: newest })} AND ${match.where()}
       )
-      ${sql.join(pools.map(pick), sql` UNION `)}`.execute(trx);
-    return rows.map((row) => row.assetId);
+      SELECT p.words, p."assetId" FROM (${sql.join(pools.map(pick), sql` UNION ALL `)}) p
+      ORDER BY p.words, p."fileCreatedAt" DESC`.execute(trx);
+    const found = new Map(pools.map((pool) => [pool.words, [] as string[]]));
+    for (const row of rows) found.get(row.words)!.push(row.assetId);
+    return found;
   }
 
   /** The date of the scope's n-th newest document for each depth n, or null where it has fewer. */
