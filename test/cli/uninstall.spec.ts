@@ -72,7 +72,9 @@ describe('immich-ai uninstall', () => {
     const before = await immichState();
     const { code, stdout } = await run([]);
     expect(code).toBe(0);
-    expect(stdout).toContain('would revert 0002-document-owner-and-date\nwould revert 0001-ocr-documents');
+    expect(stdout).toContain(
+      'would revert 0003-document-search-keys\nwould revert 0002-document-owner-and-date\nwould revert 0001-ocr-documents',
+    );
     expect(stdout).toMatch(/would drop schema immich_ai \(.*ocr_document: 1 rows/);
     expect(stdout).toContain('would drop the text search configuration chinese and zhparser');
     expect(stdout).toContain('would remove queue immich-ai (immich_ai_bull) from Redis: 1 jobs');
@@ -119,6 +121,10 @@ describe('immich-ai uninstall', () => {
     const { code, stdout } = await run(['--yes']);
     expect(code).toBe(0);
     expect(stdout).not.toContain('reverted');
-    expect(await migrateToLatest(database.db)).toEqual(['0001-ocr-documents', '0002-document-owner-and-date']);
+    expect(await migrateToLatest(database.db)).toEqual([
+      '0001-ocr-documents',
+      '0002-document-owner-and-date',
+      '0003-document-search-keys',
+    ]);
   });
 });
