@@ -32,7 +32,25 @@ select
       $4
     limit
       1
-  ) as "depth1";
+  ) as "depth1",
+  (
+    select
+      min(first."fileCreatedAt")
+    from
+      unnest($5::uuid[]) as owners (id)
+      cross join lateral (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = owners.id
+        order by
+          d."fileCreatedAt" asc
+        limit
+          1
+      ) first
+  ) as oldest;
 
 select
   d."assetId",
@@ -101,7 +119,25 @@ select
       $4
     limit
       1
-  ) as "depth1";
+  ) as "depth1",
+  (
+    select
+      min(first."fileCreatedAt")
+    from
+      unnest($5::uuid[]) as owners (id)
+      cross join lateral (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = owners.id
+        order by
+          d."fileCreatedAt" asc
+        limit
+          1
+      ) first
+  ) as oldest;
 
 select
   d."assetId",

@@ -312,7 +312,10 @@ export class SearchRepository {
   private async candidateIds(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): Promise<string[]> {
     const limit = scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES;
     const walkDepth = limit * WALK_DEPTH;
-    const [walkEnd, referenceEnd] = await this.scopeDepths(trx, scope, [walkDepth, REFERENCE_DEPTH * limit]);
+    const {
+      dates: [walkEnd, referenceEnd],
+      oldest,
+    } = await this.scopeDepths(trx, scope, [walkDepth, REFERENCE_DEPTH * limit]);
     // The pools (all matches; whole-word matches, when the query has words) and what each has found.
     const pools = new Map<boolean, string[]>([[false, []]]);
     if (match.wordsHeld()) pools.set(true, []);
@@ -346,9 +349,12 @@ export class SearchRepository {
                   : searched + Math.ceil(((limit - found) * searched * WINDOW_MARGIN) / found);
               }),
             );
-      const from = datedDepth(depth, [walkDepth, walkEnd], [REFERENCE_DEPTH * limit, referenceEnd]);
+      let from = datedDepth(depth, [walkDepth, walkEnd], [REFERENCE_DEPTH * limit, referenceEnd]);
+      if (from && oldest && from.getTime() <= oldest.getTime()) from = null;
       const rest = short().map((words) => ({ words, before, limit: limit - pools.get(words)!.length }));
-      for (const [words, ids] of await this.indexRest(trx, match, scope, rest, from)) pools.get(words)!.push(...ids);
+      // The last pass starts at the oldest document: its keys then still leave out the months searched.
+      for (const [words, ids] of await this.indexRest(trx, match, scope, rest, from ?? oldest))
+        pools.get(words)!.push(...ids);
       if (!from) break;
       searched = depth;
       before = from;
@@ -425,22 +431,34 @@ export class SearchRepository {
     return found;
   }
 
-  /** The date of the scope's n-th newest document for each depth n, or null where it has fewer. */
+  /**
+   * The date of the scope's n-th newest document for each depth n (null where it has fewer), and of
+   * its oldest document (null when it has none), in one statement.
+   */
   private async scopeDepths(
     trx: Kysely<ExtensionDatabase>,
     scope: SearchScope,
     depths: readonly number[],
-  ): Promise<(Date | null)[]> {
+  ): Promise<{ dates: (Date | null)[]; oldest: Date | null }> {
     const owner = ownerCondition(scope);
     const { rows } = await sql<Record<string, Date | null>>`
-      SELECT ${sql.join(
-        depths.map(
+      SELECT ${sql.join([
+        ...depths.map(
           (depth, index) => sql`(
             SELECT d."fileCreatedAt" FROM immich_ai.ocr_document d WHERE ${owner}
             ORDER BY d."fileCreatedAt" DESC OFFSET ${depth - 1} LIMIT 1) AS ${sql.id(`depth${index}`)}`,
         ),
-      )}`.execute(trx);
-    return depths.map((_, index) => rows[0]?.[`depth${index}`] ?? null);
+        // Per owner, so each is one probe of the (owner, date) index from its old end.
+        sql`(
+          SELECT min(first."fileCreatedAt") FROM unnest(${[...scope.userIds]}::uuid[]) AS owners(id)
+          CROSS JOIN LATERAL (
+            SELECT d."fileCreatedAt" FROM immich_ai.ocr_document d WHERE d."ownerId" = owners.id
+            ORDER BY d."fileCreatedAt" ASC LIMIT 1) first) AS oldest`,
+      ])}`.execute(trx);
+    return {
+      dates: depths.map((_, index) => rows[0]?.[`depth${index}`] ?? null),
+      oldest: rows[0]?.oldest ?? null,
+    };
   }
 
   /**
