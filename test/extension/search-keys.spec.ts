@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { migrateToLatest } from '../../src/extension/database/migrator';
+import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
+import { parseQuery } from '../../src/extension/search/query-parser';
 import { periodLexemes, searchKeysQuery } from '../../src/extension/search/search-keys';
-import { createTestDatabase, seedUser, TestDatabase } from '../support/immich-database';
+import { SearchRepository } from '../../src/extension/search/search.repository';
+import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
+import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
 
 /**
  * The search keys (migrations/0003) narrow an index search to one user's documents of a date range
@@ -108,5 +112,61 @@ describe('searchKeysQuery on the generated column', () => {
       database.db,
     );
     expect(none.rows[0].n).toBe(0);
+  });
+});
+
+describe('candidate search through the keys, over years and beside another user', () => {
+  let database: TestDatabase;
+  let search: SearchRepository;
+  const mine = new Map<string, Date>();
+  let me: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('search_windows');
+    await migrateToLatest(database.db);
+    me = (await seedUser(database.db)).id;
+    const other = (await seedUser(database.db)).id;
+    const segmenter = new ZhparserSegmenter();
+    const documents = new OcrDocumentRepository(database.db, segmenter);
+    // 700 photos each over three years, the two users' dates interleaved; every 9th holds the term
+    // (a rate that leaves the first walk short, so the index windows run), and so do all of the
+    // other user's, which must never come back.
+    const start = Date.UTC(2022, 0, 1);
+    for (let i = 0; i < 700; i++) {
+      for (const [owner, offset] of [
+        [me, 0],
+        [other, 43_200_000],
+      ] as const) {
+        const fileCreatedAt = new Date(start + i * 1.5 * 86_400_000 + offset);
+        const assetId = await seedAsset(database.db, { ownerId: owner, fileCreatedAt });
+        const holds = owner === other || i % 9 === 0;
+        await documents.replace(assetId, {
+          source: 'inference',
+          model: 'test',
+          attempts: 1,
+          lines: [
+            { text: holds ? `钥匙 ${i}` : `门票 ${i}`, boxScore: 1, textScore: 1, box: [0, 0, 1, 0, 1, 1, 0, 1] },
+          ],
+        });
+        if (owner === me && holds) mine.set(assetId, fileCreatedAt);
+      }
+    }
+    await sql`ANALYZE`.execute(database.db);
+    search = new SearchRepository(database.db, segmenter);
+  }, 120_000);
+
+  afterAll(() => database?.drop());
+
+  it.each([1, 5, 20, 60])('finds the %i newest of the user’s matches and nothing of the other user’s', async (k) => {
+    const { items } = await search.searchOcr(parseQuery('ocr:钥匙'), {
+      userIds: [me],
+      page: 1,
+      size: 1000,
+      textCandidates: k,
+    });
+    const newest = [...mine].sort((a, b) => b[1].getTime() - a[1].getTime()).slice(0, k);
+    const found = new Set(items.map((item) => item.assetId));
+    expect(items.every((item) => mine.has(item.assetId))).toBe(true);
+    for (const [assetId] of newest) expect(found).toContain(assetId);
   });
 });
