@@ -28,7 +28,16 @@ const schema = z
       .object({ enabled: z.boolean(), height: whole, width: whole, batchSize: whole, thresh: unit })
       .partial()
       .strict(),
-    rec: z.object({ height: whole, minWidth: whole, batchSize: whole, textScoreMin: unit }).partial().strict(),
+    rec: z
+      .object({
+        height: whole,
+        minWidth: whole,
+        batchSize: whole,
+        runCostColumns: z.number().int().min(0).max(4096),
+        textScoreMin: unit,
+      })
+      .partial()
+      .strict(),
     spaces: z
       .object({
         recover: z.boolean(),
