@@ -18,6 +18,11 @@
  *   --keep                 keep the database afterwards (named after --docs, --embeddings and --segmenter)
  *   --reuse                use a kept database of the same scale when there is one: no loading
  *   --explain              print EXPLAIN (ANALYZE, BUFFERS) of our slowest query of each kind
+ *   --pg-settings WHICH    immich (default): the settings of Immich's own Postgres image that a
+ *                          database can carry (work_mem 16MB, random_page_cost 1.2,
+ *                          effective_io_concurrency 200), set on the bench database; its
+ *                          shared_buffers (512MB) is the server's to set, and is reported.
+ *                          server: the server's settings as they are
  *   --json                 one JSON object on stdout instead of the tables
  *
  * The database is a copy of the tests' template (Immich v2.4.1's migrations; `npm test` builds it once)
@@ -45,12 +50,14 @@ import { DEFAULT_TEXT_CANDIDATES, SearchRepository } from '../src/extension/sear
 import { chooseSegmenter, JiebaSegmenter, Segmenter } from '../src/extension/search/segmenter';
 import { int, parseFlags, printUsageAndExit } from './support';
 import {
+  applyDatabaseSettings,
   buildIndexes,
   createBenchDatabase,
   databaseExists,
   dbUrl,
   dropBenchDatabase,
   dropIndexes,
+  IMMICH_IMAGE_SHARED_BUFFERS_MB,
   IndexBuild,
   loaderDatabase,
   relationSizes,
@@ -100,6 +107,7 @@ interface Options {
   keep: boolean;
   reuse: boolean;
   explain: boolean;
+  pgSettings: 'immich' | 'server';
   json: boolean;
 }
 
@@ -126,6 +134,7 @@ function readFlags(argv: string[]): Options {
     keep: { type: 'boolean' },
     reuse: { type: 'boolean' },
     explain: { type: 'boolean' },
+    'pg-settings': { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
   });
@@ -138,6 +147,9 @@ function readFlags(argv: string[]): Options {
   const segmenter = flags.segmenter ?? 'zhparser';
   if (segmenter !== 'zhparser' && segmenter !== 'jieba')
     throw new Error(`--segmenter needs zhparser or jieba, got ${segmenter}`);
+  const pgSettings = flags['pg-settings'] ?? 'immich';
+  if (pgSettings !== 'immich' && pgSettings !== 'server')
+    throw new Error(`--pg-settings needs immich or server, got ${pgSettings}`);
   return {
     docs,
     embeddings,
@@ -150,6 +162,7 @@ function readFlags(argv: string[]): Options {
     keep: flags.keep ?? false,
     reuse: flags.reuse ?? false,
     explain: flags.explain ?? false,
+    pgSettings,
     json: flags.json ?? false,
   };
 }
@@ -366,6 +379,15 @@ function checkImmichTokenizer(texts: readonly string[]): string {
   return `${texts.length - differ.length}/${texts.length} texts tokenised as Immich's own function does${differ.length ? ` (differs: ${JSON.stringify(differ[0])})` : ''}`;
 }
 
+/** Where the reported settings come from, and how shared_buffers compares with Immich's image. */
+function settingsSource(which: 'immich' | 'server', sharedBuffersMb: number): string {
+  if (which === 'server') return "the server's, untouched: --pg-settings server";
+  return (
+    `work_mem, random_page_cost and effective_io_concurrency as Immich's Postgres image sets them, on the database; ` +
+    `shared_buffers is the server's: ${sharedBuffersMb >= IMMICH_IMAGE_SHARED_BUFFERS_MB ? 'as in' : 'below'} Immich's image (${IMMICH_IMAGE_SHARED_BUFFERS_MB}MB)`
+  );
+}
+
 async function prewarm(db: Kysely<ExtensionDatabase>): Promise<void> {
   await sql`CREATE EXTENSION IF NOT EXISTS pg_prewarm`.execute(db);
   await sql`
@@ -425,6 +447,8 @@ async function measure(
   started: number,
   loadAtStart: number[],
 ): Promise<void> {
+  // Set on the database before the pool connects: a session takes them when it starts.
+  await applyDatabaseSettings(name, options.pgSettings);
   const db = createDatabase(dbUrl(name), { max: 2, applicationName: 'immich-ai-bench-search' });
   try {
     const segmenter = await useSegmenter(db, options.segmenter);
@@ -542,11 +566,14 @@ async function measure(
       loadAverage: { start: loadAtStart, end: os.loadavg().map(round2) },
       postgres: (await sql<{ v: string }>`SELECT version() AS v`.execute(db)).rows[0].v.split(',')[0],
       settings: (
-        await sql<{ name: string; setting: string; unit: string | null }>`
-          SELECT name, setting, unit FROM pg_settings
-          WHERE name IN ('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost', 'jit', 'max_parallel_workers_per_gather')
+        await sql<{ name: string; value: string }>`
+          SELECT name, current_setting(name) AS value FROM pg_settings
+          WHERE name IN ('shared_buffers', 'work_mem', 'effective_cache_size', 'random_page_cost', 'effective_io_concurrency', 'jit', 'max_parallel_workers_per_gather')
           ORDER BY name`.execute(db)
-      ).rows.map((r) => `${r.name}=${r.setting}${r.unit ?? ''}`),
+      ).rows.map((r) => `${r.name}=${r.value}`),
+      sharedBuffersMb: (
+        await sql<{ mb: number }>`SELECT pg_size_bytes(current_setting('shared_buffers')) / 1048576 AS mb`.execute(db)
+      ).rows[0].mb,
       vector: (await sql<{ v: string }>`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`.execute(db))
         .rows[0]?.v,
     };
@@ -563,7 +590,7 @@ async function measure(
       out.push(
         `search benchmark: ${options.docs.toLocaleString('en')} OCR documents, ${options.embeddings.toLocaleString('en')} CLIP embeddings, segmenter ${report.segmenter}`,
         `machine: ${machine.cpus}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.postgres}, pgvector ${machine.vector}; load average ${machine.loadAverage.start.join(' ')} at the start, ${machine.loadAverage.end.join(' ')} at the end`,
-        `postgres settings (server defaults, untouched): ${machine.settings.join(', ')}`,
+        `postgres settings: ${machine.settings.join(', ')} (${settingsSource(options.pgSettings, Number(machine.sharedBuffersMb))})`,
         `searched: ${scopeText}; our search scores at most ${options.textCandidates} candidate matches per query (SEARCH_TEXT_CANDIDATES); documents per user ${library.perUser.map((n) => n.toLocaleString('en')).join(' / ')}`,
         `database: ${name}${reused ? ' (kept from an earlier run: load figures are from that run)' : ''}`,
         '',

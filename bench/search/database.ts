@@ -139,3 +139,21 @@ export async function relationSizes(db: Kysely<ExtensionDatabase>, tables: reado
     JOIN pg_class i ON i.oid = x.indexrelid`.execute(db);
   return rows;
 }
+
+/**
+ * The settings of Immich's own Postgres image (ghcr.io/immich-app/postgres, postgresql.ssd.conf, the
+ * default DB_STORAGE_TYPE=SSD), which every docker compose install of Immich runs. Those a database
+ * can carry are set on the bench database; shared_buffers (512MB there) needs a server restart, so
+ * it is only reported.
+ */
+export const IMMICH_IMAGE_SETTINGS = { work_mem: '16MB', random_page_cost: '1.2', effective_io_concurrency: '200' };
+export const IMMICH_IMAGE_SHARED_BUFFERS_MB = 512;
+
+/** `immich`: IMMICH_IMAGE_SETTINGS on the database; `server`: the server's own (what is set is taken off). */
+export const applyDatabaseSettings = (name: string, which: 'immich' | 'server'): Promise<void> =>
+  admin(async (client) => {
+    await client.query(`ALTER DATABASE "${name}" RESET ALL`);
+    if (which === 'server') return;
+    for (const [setting, value] of Object.entries(IMMICH_IMAGE_SETTINGS))
+      await client.query(`ALTER DATABASE "${name}" SET ${setting} = '${value}'`);
+  });
