@@ -28,6 +28,15 @@ describe('immich-ai migrate', () => {
         database.db,
       )
     ).rows.map((row) => row.name);
+  /** Our GIN indexes over the search columns. */
+  const searchIndexes = async () =>
+    (
+      await sql<{ name: string }>`
+        SELECT indexname AS name FROM pg_indexes
+        WHERE schemaname = 'immich_ai' AND tablename = 'ocr_document' AND indexdef LIKE '%USING gin%' ORDER BY 1`.execute(
+        database.db,
+      )
+    ).rows.map((row) => row.name);
   const immichMigrations = async () =>
     (await sql<{ n: number }>`SELECT count(*)::int AS n FROM public.kysely_migrations`.execute(database.db)).rows[0].n;
 
@@ -36,13 +45,14 @@ describe('immich-ai migrate', () => {
     expect(stdout).toMatch(/^0001-ocr-documents {2}pending$/m);
     expect(stdout).toMatch(/^0002-document-owner-and-date {2}pending$/m);
     expect(stdout).toMatch(/^0003-document-search-keys {2}pending$/m);
+    expect(stdout).toMatch(/^0004-one-search-index {2}pending$/m);
     expect(await tables('immich_ai')).toEqual([]);
   });
 
   it("applies ours in our own schema and history table, never touching Immich's", async () => {
     const before = await immichMigrations();
     expect((await migrate()).stdout).toBe(
-      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\n',
+      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
     );
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock', 'ocr_document', 'ocr_line']);
     expect(await immichMigrations()).toBe(before);
@@ -51,17 +61,20 @@ describe('immich-ai migrate', () => {
   });
 
   it('reverts one step with --down, and applies again', async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
+    expect(await searchIndexes()).toEqual(['ocr_document_search_latin_idx', 'ocr_document_search_vector_idx']);
     expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0001-ocr-documents\n');
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock']);
     expect((await migrate('--down')).stdout).toBe('nothing to revert\n');
     expect((await migrate()).stdout).toBe(
-      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\n',
+      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
     );
   });
 
   it("an upgrade fills the owner and date of documents indexed before 0002 from Immich's asset, and their search keys", async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
     const user = await seedUser(database.db);
@@ -70,7 +83,10 @@ describe('immich-ai migrate', () => {
     await sql`INSERT INTO immich_ai.ocr_document ("assetId", status, source, segmenter) VALUES (${assetId}, 'done', 'immich', 'characters')`.execute(
       database.db,
     );
-    expect((await migrate()).stdout).toBe('applied 0002-document-owner-and-date\napplied 0003-document-search-keys\n');
+    expect((await migrate()).stdout).toBe(
+      'applied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
+    );
+    expect(await searchIndexes()).toEqual(['ocr_document_search_idx']);
     const { rows } = await sql<{ ownerId: string; fileCreatedAt: Date; searchKeys: string }>`
       SELECT "ownerId", "fileCreatedAt", "searchKeys"::text FROM immich_ai.ocr_document WHERE "assetId" = ${assetId}`.execute(
       database.db,

@@ -4,7 +4,7 @@ import { quoteLexeme } from './text-terms';
  * The search keys of migrations/0003 as a query: whose documents ('o<owner>') and, for a date range,
  * which months ('m202405') or whole years ('y2024'), in UTC as the generated column computes them.
  * The months cover the range (its first and last month whole): the caller keeps the exact date
- * conditions beside it, the keys only let the text index skip everything else.
+ * conditions beside it, the keys only let the search index skip everything else.
  */
 
 /** Beyond this many periods a range narrows little: the owner alone is asked for. */

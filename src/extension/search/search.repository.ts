@@ -56,13 +56,13 @@ const WALK_DEPTH = 3;
 /** A second known depth (besides the walk's end) to tell how many documents a date range holds. */
 const REFERENCE_DEPTH = 30;
 /**
- * After the walk the text indexes search windows of older documents, each sized this many times
+ * After the walk the search index searches windows of older documents, each sized this many times
  * what the rate of matches so far says would fill the pools; after MAX_WINDOWS, all that is left.
  */
 const WINDOW_MARGIN = 2;
 const MAX_WINDOWS = 3;
 
-/** What the text indexes still owe one pool of candidateIds: matches dated before `before`. */
+/** What the search index still owes one pool of candidateIds: matches dated before `before`. */
 export interface IndexRest {
   words: boolean;
   before: Date;
@@ -94,7 +94,7 @@ function ownerCondition(scope: SearchScope) {
 
 /**
  * A stage's documents: a walk names the owner (the (owner, date) index hands its rows over in date
- * order); an index stage asks the text indexes' second column, the search keys (migrations/0003),
+ * order); an index stage asks the search index's keys column (migrations/0003, 0004),
  * so the index itself keeps only this scope's documents of the range's months.
  */
 function scopeCondition(
@@ -252,7 +252,7 @@ export class SearchRepository {
    * The newest matches of a query in a scope, in date order, from one stage of the candidate search:
    * `walk` reads the scope's documents newest first through the (owner, date) index and tests each
    * (cheap when the text is common: the first few hundred documents hold enough); `index` asks the
-   * text indexes (GIN, pg_trgm) for the matches in a date range. Either is bounded by its range.
+   * search index (one GIN index: words, characters, trigrams, keys) for the matches in a date range. Either is bounded by its range.
    */
   @GenerateSql(
     {
@@ -277,7 +277,7 @@ export class SearchRepository {
     return rows.map((row) => row.assetId);
   }
 
-  /** The newest matches the text indexes owe each pool, in one pass (see indexRest). */
+  /** The newest matches the search index owes each pool, in one pass (see indexRest). */
   @GenerateSql({
     params: [
       exampleQuery,
@@ -303,8 +303,8 @@ export class SearchRepository {
    * a word the user typed is never crowded out by newer substring matches), each at most
    * `textCandidates` (the limit). Found in stages that reach further back only while they come up
    * short: the newest `limit * WALK_DEPTH` documents walked one by one (a common term ends here);
-   * then the text indexes, over windows of older documents sized from the rate of matches so far,
-   * and at last over everything older. The indexes' search keys keep each window to this scope's
+   * then the search index, over windows of older documents sized from the rate of matches so far,
+   * and at last over everything older. The index's search keys keep each window to this scope's
    * documents of its months, so a window reads little more than it returns; one pass over all
    * matches read every match of every user of a common phrase or OR (Postgres rechecks each on the
    * heap, and misjudges how many there are). Both pools share each stage.
@@ -332,7 +332,7 @@ export class SearchRepository {
     // Done when the walk filled every pool, or when it walked the whole scope.
     if (short().length === 0 || !walkEnd) return union(pools);
 
-    // The text indexes, in windows of older and older documents, each as deep as the rate of matches
+    // The search index, in windows of older and older documents, each as deep as the rate of matches
     // so far says would fill the pools (WINDOW_MARGIN times over); after MAX_WINDOWS, or when a pool
     // has no rate to go by (nothing found yet), one pass over everything older.
     let searched = walkDepth;
@@ -374,7 +374,7 @@ export class SearchRepository {
     const words = stage.words ? sql`true` : stage.method === 'walk' ? (match.wordsHeld() ?? sql`false`) : sql`false`;
     const inScope = scopeCondition(scope, stage);
     const limit = stage.limit === null ? sql`` : sql`LIMIT ${stage.limit}`;
-    // OFFSET 0 keeps the walk a walk: flattened, the planner would weigh the text indexes for it too.
+    // OFFSET 0 keeps the walk a walk: flattened, the planner would weigh the search index for it too.
     const { rows } =
       stage.method === 'walk'
         ? await sql<StageMatch>`
@@ -396,7 +396,7 @@ export class SearchRepository {
   }
 
   /**
-   * The newest matches of each pool dated in [from, its `before`), from the text indexes in one pass:
+   * The newest matches of each pool dated in [from, its `before`), from the search index in one pass:
    * the whole-word pool's matches are a subset of all matches, so both come out of one index scan
    * (two scans cost twice: each rechecks every match on the heap). Newest first, per pool.
    */
