@@ -69,6 +69,7 @@ export class OcrEngine implements OcrReader {
       device: options.device,
       threads: options.threads || availableParallelism(),
       spinning: false,
+      simplify: true,
     };
     const [det, rec, cls] = await Promise.all([
       openSession(files.detection, sessionOptions),
