@@ -1,7 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
-import { simplifyGraph } from './simplify-graph';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -15,11 +13,6 @@ export interface SessionOptions {
    * 250 ms a run with spinning, 155 ms without (bench/ocr.ts).
    */
   spinning?: boolean;
-  /**
-   * Open the model after the exact graph simplifications of simplify-graph.ts (PP-OCR's
-   * hard-swish chains and scalar affines), in memory; the file itself is never changed.
-   */
-  simplify?: boolean;
 }
 
 export interface LoadedSession {
@@ -32,11 +25,11 @@ const logger = new Logger('onnx');
 let cudaFailureLogged = false;
 
 /**
- * Opens an ONNX model on the requested device. If CUDA was asked for but its provider cannot load
- * (no GPU, no CUDA libraries), says so once in the log and falls back to CPU.
+ * Opens an ONNX model (a path, or the model's bytes) on the requested device. If CUDA was asked for
+ * but its provider cannot load (no GPU, no CUDA libraries), says so once in the log and falls back
+ * to CPU.
  */
-export async function openSession(modelPath: string, options: SessionOptions = {}): Promise<LoadedSession> {
-  const model = options.simplify ? simplifyGraph(await readFile(modelPath)).model : modelPath;
+export async function openSession(model: string | Uint8Array, options: SessionOptions = {}): Promise<LoadedSession> {
   const base: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     ...(options.threads ? { intraOpNumThreads: options.threads } : {}),

@@ -123,9 +123,8 @@ export function simplifyGraph(bytes: Uint8Array): SimplifyResult {
     const biasData = bias && floats(bias);
     // The constants change in place, so no other node may read them; without a bias input only the
     // scale folds (a bias tensor of our own would be new data to name).
-    const solelyHere = (name: string) => (consumers.get(name) ?? []).length === 1 && !graphOutputs.has(name);
-    if (!weightData || !solelyHere(conv.input[1])) continue;
-    if (biasName && (!biasData || !solelyHere(biasName))) continue;
+    if (!weightData || soleConsumer(conv.input[1]) !== conv) continue;
+    if (biasName && (!biasData || soleConsumer(biasName) !== conv)) continue;
     const foldShift = b !== undefined && biasData !== undefined;
     for (let i = 0; i < weightData.length; i++) weightData[i] *= s;
     setFloats(weights!, weightData);
