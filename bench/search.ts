@@ -449,7 +449,7 @@ async function measure(
 ): Promise<void> {
   // Set on the database before the pool connects: a session takes them when it starts.
   await applyDatabaseSettings(name, options.pgSettings);
-  const db = createDatabase(dbUrl(name), { max: 2, applicationName: 'immich-ai-bench-search' });
+  const db = createDatabase(dbUrl(name), { max: 2, applicationName: 'immich-ai-bench-search', queryTimeoutMs: 0 });
   try {
     const segmenter = await useSegmenter(db, options.segmenter);
     const userIds = scopeUsers.map((u) => users[u].id);

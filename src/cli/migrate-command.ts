@@ -15,7 +15,11 @@ export function migrateCommand(): Command {
     .action(async (options: { down?: boolean; status?: boolean }, command: Command) => {
       if (options.down && options.status) command.error('--down and --status do not go together', { exitCode: 2 });
       const config = extensionConfigOrExit(command);
-      const db = createDatabase(config.database.url, { max: 1, applicationName: 'immich-ai migrate' });
+      const db = createDatabase(config.database.url, {
+        max: 1,
+        applicationName: 'immich-ai migrate',
+        queryTimeoutMs: 0,
+      });
       try {
         const migrator = createMigrator(db);
         if (options.status) {

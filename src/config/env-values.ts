@@ -31,6 +31,7 @@ export const httpServerEnv = {
   UPLOAD_TIMEOUT_MS: envInteger(1, 86_400_000).optional(),
   KEEP_ALIVE_TIMEOUT_MS: envInteger(1, 600_000).optional(),
   MAX_CONNECTIONS: envInteger(1, 1_000_000).optional(),
+  MAX_CONNECTIONS_PER_CLIENT: envInteger(0, 1_000_000).optional(),
   UPLOAD_MEMORY_BYTES: envInteger(1).optional(),
   SHUTDOWN_TIMEOUT_MS: envInteger(0, 86_400_000).optional(),
 };
@@ -51,6 +52,7 @@ export function httpServerSettings(
     uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS ?? HTTP_SERVER_DEFAULTS.uploadTimeoutMs,
     keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS ?? HTTP_SERVER_DEFAULTS.keepAliveTimeoutMs,
     maxConnections: e.MAX_CONNECTIONS ?? HTTP_SERVER_DEFAULTS.maxConnections,
+    maxConnectionsPerClient: e.MAX_CONNECTIONS_PER_CLIENT ?? HTTP_SERVER_DEFAULTS.maxConnectionsPerClient,
   };
   // Node refuses a header deadline past the whole request's.
   if (http.headersTimeoutMs > http.uploadTimeoutMs) {

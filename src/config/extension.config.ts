@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { envBoolean, envInteger } from './env-values';
+import type { HttpServerSettings } from '../shared/http/server-settings';
 import { envDecimal, envHttpUrl, parseEnv } from './parse-env';
+import { DEFAULT_QUERY_TIMEOUT_MS } from '../extension/database/create-database';
 import type { SegmenterChoice } from '../extension/search/segmenter';
 
 /**
@@ -22,7 +24,20 @@ export interface ExtensionConfig {
   database: {
     /** DB_URL, or one built from DB_HOSTNAME, DB_PORT, DB_USERNAME, DB_PASSWORD, DB_DATABASE_NAME. */
     url: string;
+    /**
+     * DB_QUERY_TIMEOUT_MS: the longest one statement of the sidecar may run, and how long it waits
+     * for a database that stopped answering before the request fails with 503. Migrations have none.
+     */
+    queryTimeoutMs: number;
   };
+  /**
+   * The sidecar's HTTP server: HEADERS_TIMEOUT_MS, UPLOAD_TIMEOUT_MS (the whole request, body
+   * included), KEEP_ALIVE_TIMEOUT_MS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT. Its requests are
+   * small JSON, so the deadlines are shorter than the inference service's.
+   */
+  http: HttpServerSettings;
+  /** REQUEST_TIMEOUT_MS: a request still unanswered after this gets 503 with Retry-After. */
+  requestTimeoutMs: number;
   redis: { host: string; port: number; db: number; username?: string; password?: string };
   /** IMMICH_MEDIA_LOCATION: where Immich's files (previews included) are; nothing outside it is read. */
   mediaLocation: string;
@@ -103,6 +118,13 @@ const shape = {
   DB_USERNAME: nonEmpty.default('postgres'),
   DB_PASSWORD: z.string().default('postgres'),
   DB_DATABASE_NAME: nonEmpty.default('immich'),
+  DB_QUERY_TIMEOUT_MS: envInteger(100, 600_000).default(String(DEFAULT_QUERY_TIMEOUT_MS)),
+  HEADERS_TIMEOUT_MS: envInteger(100, 600_000).default('5000'),
+  UPLOAD_TIMEOUT_MS: envInteger(100, 600_000).default('10000'),
+  KEEP_ALIVE_TIMEOUT_MS: envInteger(100, 600_000).default('5000'),
+  MAX_CONNECTIONS: envInteger(1, 1_000_000).default('512'),
+  MAX_CONNECTIONS_PER_CLIENT: envInteger(0, 1_000_000).default('64'),
+  REQUEST_TIMEOUT_MS: envInteger(100, 600_000).default('15000'),
   REDIS_HOSTNAME: nonEmpty.default('redis'),
   REDIS_PORT: envInteger(1, 65_535).default('6379'),
   REDIS_DBINDEX: envInteger(0, 15).default('0'),
@@ -154,7 +176,15 @@ export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): Exten
   return {
     port: e.PORT,
     host: e.HTTP_HOST,
-    database: { url },
+    database: { url, queryTimeoutMs: e.DB_QUERY_TIMEOUT_MS },
+    http: {
+      headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.UPLOAD_TIMEOUT_MS),
+      uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: e.MAX_CONNECTIONS,
+      maxConnectionsPerClient: e.MAX_CONNECTIONS_PER_CLIENT,
+    },
+    requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
     redis: {
       host: e.REDIS_HOSTNAME,
       port: e.REDIS_PORT,

@@ -14,7 +14,7 @@ import { AUTHENTICATOR, Authenticator } from './auth/auth.types';
 import { ExtensionAuthGuard } from './auth/extension-auth.guard';
 import { ClipJobService } from './clip/clip-job.service';
 import { SmartSearchRepository } from './clip/smart-search.repository';
-import { EXTENSION_CONFIG, EXTENSION_DB, SEGMENTER } from './database/database.tokens';
+import { AUTH_DB, EXTENSION_CONFIG, EXTENSION_DB, SEGMENTER } from './database/database.tokens';
 import { ConfiguredInferenceEndpoint, InferenceEndpoint } from './inference/inference-endpoint';
 import { InferenceRepository } from './inference/inference.repository';
 import { ExtensionLifecycle, RUN_MIGRATIONS } from './extension-lifecycle.service';
@@ -34,6 +34,8 @@ export interface ExtensionModuleOptions {
   config: ExtensionConfig;
   /** The host's Kysely instance (the sidecar's own pool, or Immich's). */
   database: Provider;
+  /** Where credentials are checked (AUTH_DB); default: the same database provider. */
+  authDatabase?: Provider;
   /** The segmenter, when the host chose it already; otherwise chosen at start (see chooseSegmenter). */
   segmenter?: Segmenter;
   /** Where OCR/CLIP requests go when INFERENCE_URL is unset (default: the sidecar's compose name). */
@@ -100,6 +102,7 @@ export class ExtensionModule {
         ExtensionLifecycle,
         { provide: AUTHENTICATOR, useClass: options.authenticator },
         options.database,
+        options.authDatabase ?? { provide: AUTH_DB, useExisting: EXTENSION_DB },
         ExtensionAuthGuard,
         AuthRepository,
         AssetRepository,

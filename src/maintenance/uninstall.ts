@@ -31,7 +31,7 @@ export interface UninstallReport {
 export class UninstallRefused extends Error {}
 
 export async function uninstall(config: ExtensionConfig, { apply }: { apply: boolean }): Promise<UninstallReport> {
-  const db = createDatabase(config.database.url, { max: 1, applicationName: 'immich-ai uninstall' });
+  const db = createDatabase(config.database.url, { max: 1, applicationName: 'immich-ai uninstall', queryTimeoutMs: 0 });
   const queue = new Queue(QUEUE_NAME, {
     prefix: QUEUE_PREFIX,
     connection: { ...config.redis, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null },

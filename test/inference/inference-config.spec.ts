@@ -21,7 +21,13 @@ describe('inference config from the environment', () => {
       threads: 0,
       ocrWorkers: Math.min(2, availableParallelism()),
       shutdownTimeoutMs: 30_000,
-      http: { headersTimeoutMs: 10_000, uploadTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 256 },
+      http: {
+        headersTimeoutMs: 10_000,
+        uploadTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 256,
+        maxConnectionsPerClient: 64,
+      },
     });
   });
 
@@ -58,6 +64,7 @@ describe('inference config from the environment', () => {
       UPLOAD_TIMEOUT_MS: '2000',
       KEEP_ALIVE_TIMEOUT_MS: '3000',
       MAX_CONNECTIONS: '10',
+      MAX_CONNECTIONS_PER_CLIENT: '0',
     });
     expect(config).toEqual({
       port: 9000,
@@ -76,7 +83,13 @@ describe('inference config from the environment', () => {
       threads: 4,
       ocrWorkers: 2,
       shutdownTimeoutMs: 500,
-      http: { headersTimeoutMs: 1000, uploadTimeoutMs: 2000, keepAliveTimeoutMs: 3000, maxConnections: 10 },
+      http: {
+        headersTimeoutMs: 1000,
+        uploadTimeoutMs: 2000,
+        keepAliveTimeoutMs: 3000,
+        maxConnections: 10,
+        maxConnectionsPerClient: 0,
+      },
     });
   });
 
@@ -112,6 +125,7 @@ describe('inference config from the environment', () => {
     ['QUEUE_SIZE', '1.5'],
     ['UPLOAD_TIMEOUT_MS', '0'],
     ['MAX_CONNECTIONS', 'many'],
+    ['MAX_CONNECTIONS_PER_CLIENT', '-1'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadInferenceConfig({ [name]: value })).toThrow(InferenceConfigError);
     expect(() => loadInferenceConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));

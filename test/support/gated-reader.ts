@@ -24,6 +24,11 @@ export class GatedReader implements OcrReader {
     };
   }
 
+  /** Reads waiting at the gate now. */
+  get held(): number {
+    return this.gates.length;
+  }
+
   release(count = Infinity): void {
     for (const open of this.gates.splice(0, count)) open();
   }

@@ -93,7 +93,8 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     await client.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
   });
   const url = dbUrl(name);
-  const db = createDatabase(url, { max: 4, applicationName: `immich-ai-test-${name}` });
+  // Tests seed thousands of rows at once: no request-traffic statement timeout here.
+  const db = createDatabase(url, { max: 4, applicationName: `immich-ai-test-${name}`, queryTimeoutMs: 0 });
   return {
     name,
     url,
@@ -142,12 +143,11 @@ export async function seedApiKey(
 export async function seedSession(
   db: Kysely<ExtensionDatabase>,
   userId: string,
-  { expiresAt = null as Date | null } = {},
+  { expiresAt = null as Date | null, pinExpiresAt = null as Date | null } = {},
 ) {
   const token = randomBytes(32).toString('base64url');
-  await sql`INSERT INTO session (token, "userId", "expiresAt") VALUES (${sha256(token)}, ${userId}, ${expiresAt})`.execute(
-    db,
-  );
+  await sql`INSERT INTO session (token, "userId", "expiresAt", "pinExpiresAt")
+    VALUES (${sha256(token)}, ${userId}, ${expiresAt}, ${pinExpiresAt})`.execute(db);
   return token;
 }
 

@@ -26,6 +26,8 @@ export interface RawRequest {
   delayMs?: number;
   /** Give up (and close) after this long. */
   timeoutMs?: number;
+  /** Connect from this loopback address (127.0.0.2, ...): another client host, as the server sees it. */
+  localAddress?: string;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface RawRequest {
 export function rawRequest(url: string, request: RawRequest): Promise<RawExchange> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
-    const socket: Socket = connect(Number(port), hostname);
+    const socket: Socket = connect({ port: Number(port), host: hostname, localAddress: request.localAddress });
     let received = '';
     let sent = 0;
     let sentBeforeAnswer: number | undefined;

@@ -1,9 +1,7 @@
-import { createReadStream } from 'node:fs';
 import {
   Body,
   Controller,
   Get,
-  Header,
   HttpCode,
   HttpStatus,
   Param,
@@ -29,16 +27,15 @@ export class AssetAiController {
   @RequireAuth({ permission: 'asset.read' })
   @ApiOperation({ summary: "An asset's OCR: status, last error, and its lines with boxes (0..1 of the preview)" })
   getOcr(@Auth() auth: AuthContext, @Param('id', new ParseUUIDPipe()) id: string) {
-    return this.assets.getOcr(auth.user.id, id);
+    return this.assets.getOcr(auth, id);
   }
 
   @Get(':id/preview')
   @RequireAuth({ permission: 'asset.read' })
-  @Header('Cache-Control', 'private, max-age=3600')
   @ApiOperation({ summary: "The preview Immich made of one of your assets (the search page's thumbnails)" })
   async preview(@Auth() auth: AuthContext, @Param('id', new ParseUUIDPipe()) id: string) {
-    const { path, contentType } = await this.assets.getPreview(auth.user.id, id);
-    return new StreamableFile(createReadStream(path), { type: contentType });
+    const { handle, size, contentType } = await this.assets.getPreview(auth, id);
+    return new StreamableFile(handle.createReadStream(), { type: contentType, length: size });
   }
 
   @Post('reprocess')
@@ -58,7 +55,7 @@ export class AssetAiController {
   }
 
   private async regenerate(auth: AuthContext, assetIds: string[], dto: ReprocessDto) {
-    const jobs = await this.assets.regenerate(auth.user.id, assetIds, { ocr: dto.ocr, clip: dto.clip });
+    const jobs = await this.assets.regenerate(auth, assetIds, { ocr: dto.ocr, clip: dto.clip });
     return { jobs };
   }
 }

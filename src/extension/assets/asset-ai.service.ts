@@ -1,10 +1,18 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import type { AuthContext } from '../auth/auth.types';
 import { OcrDocumentRepository } from '../ocr/ocr-document.repository';
 import { QueueService } from '../queue/queue.service';
 import { AssetRepository } from './asset.repository';
-import { MediaFileError, MediaRepository } from './media.repository';
+import { MediaFileError, MediaRepository, PreviewFile } from './media.repository';
 
-/** Per-asset AI data: its OCR, and regenerating OCR or CLIP. Only the owner's non-trashed assets. */
+/** The Locked Folder's visibility: only a session whose PIN was entered sees these (Immich's rule). */
+export const LOCKED = 'locked';
+
+/**
+ * Per-asset AI data: its OCR, and regenerating OCR or CLIP. Only the caller's own non-trashed
+ * assets, and photos in the Locked Folder only for a session with an unlocked PIN, as Immich's
+ * checkOwnerAccess does (API keys never unlock it).
+ */
 @Injectable()
 export class AssetAiService {
   constructor(
@@ -14,28 +22,24 @@ export class AssetAiService {
     private readonly media: MediaRepository,
   ) {}
 
-  /** The preview Immich made of one of the caller's assets, for the search page's thumbnails. */
-  async getPreview(userId: string, assetId: string): Promise<{ path: string; contentType: string }> {
-    await this.requireOwned(userId, [assetId]);
-    const asset = await this.assets.getForJob(assetId);
+  /** The preview Immich made of one of the caller's assets, opened, for the search page's thumbnails. */
+  async getPreview(auth: AuthContext, assetId: string): Promise<PreviewFile> {
+    const [id] = await this.requireAccess(auth, [assetId]);
+    const asset = await this.assets.getForJob(id);
     if (!asset?.previewPath) throw new NotFoundException('This asset has no preview yet');
     try {
-      const path = this.media.resolve(asset.previewPath);
-      return { path, contentType: /\.webp$/i.test(path) ? 'image/webp' : 'image/jpeg' };
+      return await this.media.openPreview(asset.previewPath);
     } catch (error) {
       if (error instanceof MediaFileError) throw new NotFoundException('The preview cannot be served');
       throw error;
     }
   }
 
-  async getOcr(userId: string, assetId: string) {
-    await this.requireOwned(userId, [assetId]);
-    const [document, lines] = await Promise.all([
-      this.documents.getDocument(assetId),
-      this.documents.getLines([assetId]),
-    ]);
+  async getOcr(auth: AuthContext, assetId: string) {
+    const [id] = await this.requireAccess(auth, [assetId]);
+    const [document, lines] = await Promise.all([this.documents.getDocument(id), this.documents.getLines([id])]);
     return {
-      assetId,
+      assetId: id,
       status: document?.status ?? 'missing',
       source: document?.source ?? null,
       model: document?.model ?? null,
@@ -48,19 +52,41 @@ export class AssetAiService {
     };
   }
 
-  async regenerate(userId: string, assetIds: readonly string[], kinds: { ocr: boolean; clip: boolean }) {
-    await this.requireOwned(userId, assetIds);
-    return this.queue.regenerate(assetIds, kinds);
+  async regenerate(auth: AuthContext, assetIds: readonly string[], kinds: { ocr: boolean; clip: boolean }) {
+    const ids = await this.requireAccess(auth, assetIds, { processing: true });
+    return this.queue.regenerate(ids, kinds);
   }
 
-  /** Another user's asset is answered exactly like one that does not exist: 404, nothing revealed. */
-  private async requireOwned(userId: string, assetIds: readonly string[]): Promise<void> {
-    const owned = new Set(await this.assets.filterOwned(userId, assetIds));
-    const missing = assetIds.filter((id) => !owned.has(id));
+  /**
+   * The ids, in Postgres' spelling (lower case), once all are the caller's: another user's asset, a
+   * trashed one or a locked one without an unlocked PIN is answered exactly like one that does not
+   * exist (404, nothing revealed). Locked photos are never read or embedded, so asking to process
+   * one the caller may see is a conflict, said plainly.
+   */
+  private async requireAccess(
+    auth: AuthContext,
+    assetIds: readonly string[],
+    { processing = false } = {},
+  ): Promise<string[]> {
+    const ids = [...new Set(assetIds.map((id) => id.toLowerCase()))];
+    const elevated = auth.session?.hasElevatedPermission === true;
+    const visible = new Map(
+      (await this.assets.getOwned(auth.user.id, ids))
+        .filter((asset) => asset.visibility !== LOCKED || elevated)
+        .map((asset) => [asset.id, asset.visibility]),
+    );
+    const missing = ids.filter((id) => !visible.has(id));
     if (missing.length > 0) {
       throw new NotFoundException(
         missing.length === 1 ? `Asset not found: ${missing[0]}` : `Assets not found: ${missing.join(', ')}`,
       );
     }
+    const locked = ids.filter((id) => visible.get(id) === LOCKED);
+    if (processing && locked.length > 0) {
+      throw new ConflictException(
+        `Photos in the Locked Folder are not read or embedded by immich-ai: ${locked.join(', ')}`,
+      );
+    }
+    return ids;
   }
 }

@@ -4,6 +4,8 @@ import { DummyValue, GenerateSql } from '../database/generate-sql';
 import { EXTENSION_DB } from '../database/database.tokens';
 import { ExtensionDatabase, SEARCHABLE_VISIBILITY } from '../database/schema';
 
+export type OcrScope = 'missing' | 'failed' | 'all';
+
 /** What a job needs to know about an asset, read from Immich's own tables. */
 export interface AssetForJob {
   id: string;
@@ -13,6 +15,15 @@ export interface AssetForJob {
   previewPath: string | null;
   /** When Immich's own OCR job last ran on it (asset_job_status.ocrAt); null = never. */
   immichOcrAt: Date | null;
+}
+
+/**
+ * Whether a job may read this asset: not deleted or trashed, and shown in the timeline or archive. The
+ * hidden half of a live photo is nothing anyone searches for, and the Locked Folder is never read or
+ * embedded (a photo moved there after it was read keeps its text, which no route or search shows).
+ */
+export function isProcessable(asset: AssetForJob | undefined): asset is AssetForJob {
+  return !!asset && !asset.deletedAt && (SEARCHABLE_VISIBILITY as readonly string[]).includes(asset.visibility);
 }
 
 /** Reads of Immich's asset tables (asset, asset_file, asset_job_status, asset_ocr); never writes them. */
@@ -41,43 +52,66 @@ export class AssetRepository {
     return row && { ...row, deletedAt: toDate(row.deletedAt), immichOcrAt: toDate(row.immichOcrAt) };
   }
 
-  /** Of these ids, the ones this user owns and has not trashed: the ownership check of every write. */
+  /**
+   * Of these ids, the ones this user owns and has not trashed, with their visibility: the ownership
+   * check of every route (the Locked Folder is the caller's to open, see AssetAiService).
+   */
   @GenerateSql({ params: [DummyValue.UUID, [DummyValue.UUID_2]] })
-  async filterOwned(userId: string, assetIds: readonly string[]): Promise<string[]> {
+  async getOwned(userId: string, assetIds: readonly string[]): Promise<Array<{ id: string; visibility: string }>> {
     if (assetIds.length === 0) return [];
-    const rows = await this.db
+    return this.db
       .selectFrom('asset')
-      .select('asset.id')
+      .select(['asset.id', 'asset.visibility'])
       .where('asset.id', 'in', assetIds)
       .where('asset.ownerId', '=', userId)
       .where('asset.deletedAt', 'is', null)
       .execute();
-    return rows.map((row) => row.id);
   }
 
   /**
-   * A page of assets that need OCR, in id order after `afterId`: assets with a preview (images and
-   * videos alike, as Immich reads its preview) that Immich shows, and
-   * - `missing`: no OCR document yet, or one Immich's newer OCR should replace (source immich);
-   * - `failed`: also those whose last job failed;
-   * - `all`: every such asset.
+   * A page of assets that need OCR, in id order after `afterId` (see needingOcr for the scopes).
    */
   @GenerateSql(
     { name: 'missing', params: ['missing', null, DummyValue.NUMBER] },
     { name: 'all', params: ['all', DummyValue.UUID, DummyValue.NUMBER] },
   )
-  async pageForOcr(scope: 'missing' | 'failed' | 'all', afterId: string | null, limit: number): Promise<string[]> {
-    const rows = await this.db
+  async pageForOcr(scope: OcrScope, afterId: string | null, limit: number): Promise<string[]> {
+    const rows = await this.needingOcr(scope)
+      .select('asset.id')
+      .$if(afterId !== null, (qb) => qb.where('asset.id', '>', afterId!))
+      .orderBy('asset.id')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.id);
+  }
+
+  /** How many of one user's photos have not been read yet (a user's own view of the queue). */
+  @GenerateSql({ params: [DummyValue.UUID] })
+  async countMissingOcr(ownerId: string): Promise<number> {
+    const row = await this.needingOcr('missing')
+      .where('asset.ownerId', '=', ownerId)
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
+  /**
+   * Assets that need OCR: assets with a preview (images and videos alike, as Immich reads its
+   * preview) that Immich shows, and
+   * - `missing`: no OCR document yet, or one Immich's newer OCR should replace (source immich);
+   * - `failed`: also those whose last job failed;
+   * - `all`: every such asset.
+   */
+  private needingOcr(scope: OcrScope) {
+    return this.db
       .selectFrom('asset')
       .innerJoin('asset_file', (join) =>
         join.onRef('asset_file.assetId', '=', 'asset.id').on('asset_file.type', '=', 'preview'),
       )
       .leftJoin('immich_ai.ocr_document as document', 'document.assetId', 'asset.id')
       .leftJoin('asset_job_status', 'asset_job_status.assetId', 'asset.id')
-      .select('asset.id')
       .where('asset.deletedAt', 'is', null)
       .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
-      .$if(afterId !== null, (qb) => qb.where('asset.id', '>', afterId!))
       .$if(scope !== 'all', (qb) =>
         qb.where((eb) =>
           eb.or([
@@ -89,11 +123,7 @@ export class AssetRepository {
             ...(scope === 'failed' ? [eb('document.status', '=', 'failed')] : []),
           ]),
         ),
-      )
-      .orderBy('asset.id')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => row.id);
+      );
   }
 
   /** Immich's own OCR of an asset (asset_ocr), in the order Immich stored it. */

@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
@@ -9,22 +10,72 @@ const MAX_PREVIEW_BYTES = 64 * 1024 * 1024;
 
 export class MediaFileError extends Error {}
 
+/** An opened preview file: the caller streams or reads it, and the handle closes with the stream. */
+export interface PreviewFile {
+  handle: FileHandle;
+  size: number;
+  contentType: string;
+}
+
 /**
- * Immich's preview files, read from IMMICH_MEDIA_LOCATION. A path the database gives that leads
- * outside that folder is refused, so a row someone wrote by hand cannot make us read /etc/shadow.
+ * Immich's preview files, read from IMMICH_MEDIA_LOCATION. Paths are resolved through symbolic
+ * links before they are opened, and one whose real place is outside that folder is refused, so
+ * neither a row someone wrote by hand nor a link planted in the media folder makes us read
+ * /etc/shadow.
  */
 @Injectable()
 export class MediaRepository {
   private readonly root: string;
+  private realRoot?: Promise<string>;
 
   constructor(@Inject(EXTENSION_CONFIG) config: ExtensionConfig) {
     this.root = resolve(config.mediaLocation);
   }
 
-  /** The absolute path of a stored media path, or a MediaFileError when it is outside the media folder. */
-  resolve(storedPath: string): string {
-    const path = isAbsolute(storedPath) ? resolve(storedPath) : resolve(this.root, storedPath);
-    const inside = relative(this.root, path);
+  async openPreview(storedPath: string): Promise<PreviewFile> {
+    const path = await this.realPathInside(storedPath);
+    let handle: FileHandle;
+    try {
+      // O_NOFOLLOW: a link swapped in after realpath() is not followed either.
+      handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      throw fileError(error);
+    }
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile()) throw new MediaFileError('the preview is not a file');
+      if (stats.size > MAX_PREVIEW_BYTES) {
+        throw new MediaFileError(`the preview file is ${stats.size} bytes, too large for a preview`);
+      }
+      return { handle, size: stats.size, contentType: /\.webp$/i.test(path) ? 'image/webp' : 'image/jpeg' };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async readPreview(storedPath: string): Promise<Buffer> {
+    const { handle } = await this.openPreview(storedPath);
+    try {
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The real path of a stored media path, or a MediaFileError when it is missing or outside the media folder. */
+  private async realPathInside(storedPath: string): Promise<string> {
+    const root = await (this.realRoot ??= realpath(this.root).catch((error: unknown) => {
+      this.realRoot = undefined; // the folder may be mounted later
+      throw fileError(error);
+    }));
+    let path: string;
+    try {
+      path = await realpath(isAbsolute(storedPath) ? storedPath : resolve(this.root, storedPath));
+    } catch (error) {
+      throw fileError(error);
+    }
+    const inside = relative(root, path);
     if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
       throw new MediaFileError(
         'the preview is outside IMMICH_MEDIA_LOCATION (mount Immich media at the same path as Immich does)',
@@ -32,20 +83,11 @@ export class MediaRepository {
     }
     return path;
   }
+}
 
-  async readPreview(storedPath: string): Promise<Buffer> {
-    const path = this.resolve(storedPath);
-    let size: number;
-    try {
-      size = (await stat(path)).size;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new MediaFileError(
-        code === 'ENOENT' ? 'the preview file is missing' : `the preview file cannot be read (${code})`,
-      );
-    }
-    if (size > MAX_PREVIEW_BYTES)
-      throw new MediaFileError(`the preview file is ${size} bytes, too large for a preview`);
-    return readFile(path);
-  }
+function fileError(error: unknown): MediaFileError {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new MediaFileError(
+    code === 'ENOENT' ? 'the preview file is missing' : `the preview file cannot be read (${code ?? 'unknown error'})`,
+  );
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Kysely, sql } from 'kysely';
 import { DummyValue, GenerateSql } from '../database/generate-sql';
-import { EXTENSION_DB } from '../database/database.tokens';
+import { AUTH_DB } from '../database/database.tokens';
 import { ExtensionDatabase } from '../database/schema';
 
 export interface StoredCredential {
@@ -10,12 +10,14 @@ export interface StoredCredential {
   email: string;
   isAdmin: boolean;
   permissions: string[] | null;
+  /** Sessions only: the PIN was entered and has not expired yet (Immich's Locked Folder). */
+  elevated: boolean;
 }
 
 /** Immich's credentials (api_key, session), looked up by their stored hash as Immich does. */
 @Injectable()
 export class AuthRepository {
-  constructor(@Inject(EXTENSION_DB) private readonly db: Kysely<ExtensionDatabase>) {}
+  constructor(@Inject(AUTH_DB) private readonly db: Kysely<ExtensionDatabase>) {}
 
   @GenerateSql({ params: [DummyValue.STRING] })
   getApiKey(hashedKey: string): Promise<StoredCredential | undefined> {
@@ -23,6 +25,7 @@ export class AuthRepository {
       .selectFrom('api_key')
       .innerJoin('user', 'user.id', 'api_key.userId')
       .select(['user.id as userId', 'user.name', 'user.email', 'user.isAdmin', 'api_key.permissions'])
+      .select(sql<boolean>`false`.as('elevated'))
       .where('api_key.key', '=', hashedKey)
       .where('user.deletedAt', 'is', null)
       .executeTakeFirst();
@@ -34,6 +37,7 @@ export class AuthRepository {
       .selectFrom('session')
       .innerJoin('user', 'user.id', 'session.userId')
       .select(['user.id as userId', 'user.name', 'user.email', 'user.isAdmin', sql<null>`NULL`.as('permissions')])
+      .select(sql<boolean>`coalesce("session"."pinExpiresAt" > now(), false)`.as('elevated'))
       .where('session.token', '=', hashedToken)
       .where('user.deletedAt', 'is', null)
       .where((eb) => eb.or([eb('session.expiresAt', 'is', null), eb('session.expiresAt', '>', sql<Date>`now()`)]))

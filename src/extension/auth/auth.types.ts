@@ -4,6 +4,8 @@ import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/com
 export interface AuthContext {
   user: { id: string; name: string; email: string; isAdmin: boolean };
   apiKey?: { permissions: string[] };
+  /** A session whose PIN was entered recently may see the Locked Folder (Immich's hasElevatedPermission). */
+  session?: { hasElevatedPermission: boolean };
 }
 
 export interface AuthRequirement {
@@ -14,7 +16,7 @@ export interface AuthRequirement {
 
 export interface AuthRequest {
   headers: Record<string, string | string[] | undefined>;
-  query?: Record<string, unknown>;
+  /** The request target, query string included (credentials may come as `?apiKey=`). */
   url?: string;
 }
 

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AssetRepository } from '../assets/asset.repository';
+import { AssetRepository, isProcessable } from '../assets/asset.repository';
 import { MediaRepository } from '../assets/media.repository';
 import { InferenceRepository } from '../inference/inference.repository';
 import { isForeignKeyViolation, PermanentJobError } from '../queue/job-errors';
@@ -20,7 +20,7 @@ export class ClipJobService {
 
   async handleClip({ assetId }: AssetJobData): Promise<JobStatus> {
     const asset = await this.assets.getForJob(assetId);
-    if (!asset || asset.deletedAt || asset.visibility === 'hidden') return 'skipped';
+    if (!isProcessable(asset)) return 'skipped';
     if (!asset.previewPath) throw new PermanentJobError('the asset has no preview yet (Immich makes it after upload)');
 
     const embedding = await this.inference.encodeImage(await this.media.readPreview(asset.previewPath));

@@ -4,3 +4,5 @@ export const EXTENSION_DB = Symbol('immich-ai:kysely');
 export const EXTENSION_CONFIG = Symbol('immich-ai:config');
 /** Injection token for the segmenter chosen at start (zhparser in the database, or jieba in the app). */
 export const SEGMENTER = Symbol('immich-ai:segmenter');
+/** The Kysely instance credentials are checked on (the sidecar's small pool of its own; else EXTENSION_DB). */
+export const AUTH_DB = Symbol('immich-ai:auth-kysely');

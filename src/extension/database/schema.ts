@@ -117,6 +117,8 @@ export interface SessionTable {
   userId: string;
   token: string;
   expiresAt: Timestamp | null;
+  /** Until when the PIN entered in this session unlocks the Locked Folder (Immich v1.133+). */
+  pinExpiresAt: Timestamp | null;
 }
 
 export interface ExtensionDatabase {

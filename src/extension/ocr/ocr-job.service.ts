@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AssetRepository } from '../assets/asset.repository';
+import { AssetRepository, isProcessable } from '../assets/asset.repository';
 import { MediaRepository } from '../assets/media.repository';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
 import { InferenceRepository } from '../inference/inference.repository';
@@ -25,8 +25,7 @@ export class OcrJobService {
 
   async handleOcr({ assetId, force }: AssetJobData, attempt: JobAttempt): Promise<JobStatus> {
     const asset = await this.assets.getForJob(assetId);
-    // Deleted, trashed or the hidden half of a live photo: nothing anyone will search for.
-    if (!asset || asset.deletedAt || asset.visibility === 'hidden') return 'skipped';
+    if (!isProcessable(asset)) return 'skipped';
 
     const source: OcrSource = this.config.ocr.useImmichOcr && !force && asset.immichOcrAt ? 'immich' : 'inference';
     try {

@@ -16,9 +16,10 @@ from
 where
   "asset"."id" = $2;
 
--- AssetRepository.filterOwned
+-- AssetRepository.getOwned
 select
-  "asset"."id"
+  "asset"."id",
+  "asset"."visibility"
 from
   "asset"
 where
@@ -67,6 +68,27 @@ order by
   "asset"."id"
 limit
   $5;
+
+-- AssetRepository.countMissingOcr
+select
+  count(*) as "count"
+from
+  "asset"
+  inner join "asset_file" on "asset_file"."assetId" = "asset"."id"
+  and "asset_file"."type" = $1
+  left join "immich_ai"."ocr_document" as "document" on "document"."assetId" = "asset"."id"
+  left join "asset_job_status" on "asset_job_status"."assetId" = "asset"."id"
+where
+  "asset"."deletedAt" is null
+  and "asset"."visibility" in ($2, $3)
+  and (
+    "document"."assetId" is null
+    or (
+      "document"."source" = $4
+      and "asset_job_status"."ocrAt" > "document"."processedAt"
+    )
+  )
+  and "asset"."ownerId" = $5;
 
 -- AssetRepository.getImmichOcr
 select

@@ -6,7 +6,8 @@ select
   "user"."name",
   "user"."email",
   "user"."isAdmin",
-  "api_key"."permissions"
+  "api_key"."permissions",
+  false as "elevated"
 from
   "api_key"
   inner join "user" on "user"."id" = "api_key"."userId"
@@ -20,7 +21,8 @@ select
   "user"."name",
   "user"."email",
   "user"."isAdmin",
-  null as "permissions"
+  null as "permissions",
+  coalesce("session"."pinExpiresAt" > now(), false) as "elevated"
 from
   "session"
   inner join "user" on "user"."id" = "session"."userId"

@@ -33,7 +33,8 @@ export class JobQueueRepository {
    * a request to force a waiting job upgrades it. A job that failed for good is replaced by a new one.
    */
   async addAssetJobs(name: JobName, assetIds: readonly string[], { force = false } = {}): Promise<string[]> {
-    const ids = [...new Set(assetIds)];
+    // Postgres reads ids in any case; job ids must not tell "ABC" and "abc" apart either.
+    const ids = [...new Set(assetIds.map((id) => id.toLowerCase()))];
     for (const assetId of ids) {
       const existing = await this.queue.getJob(assetJobId(name, assetId));
       if (!existing) continue;
@@ -93,6 +94,12 @@ export class JobQueueRepository {
       failed: counts.failed ?? 0,
       paused: counts.paused ?? 0,
     };
+  }
+
+  /** Assets whose jobs are running now (at most JOB_CONCURRENCY per worker, so a short list). */
+  async activeAssetIds(): Promise<string[]> {
+    const jobs = await this.queue.getActive(0, 999);
+    return jobs.flatMap((job) => (job?.data?.assetId ? [job.data.assetId] : []));
   }
 
   /** The latest jobs that failed for good, newest first. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { AssetRepository } from '../assets/asset.repository';
+import { AssetRepository, OcrScope } from '../assets/asset.repository';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
 import { OcrDocumentRepository } from '../ocr/ocr-document.repository';
 import { JobQueueRepository } from './job-queue.repository';
@@ -9,7 +9,7 @@ import type { ExtensionConfig } from '../../config/extension.config';
 /** Assets per page when feeding the queue from the database. */
 const PAGE = 1000;
 
-export type OcrScope = 'missing' | 'failed' | 'all';
+export type { OcrScope };
 
 /**
  * Feeds the queue: new assets (a poller, since a stock Immich tells nobody about uploads), bulk
@@ -91,26 +91,40 @@ export class QueueService implements OnApplicationShutdown {
   }
 
   /**
-   * Progress: the queue's counts, documents by status and the latest failures with their errors. A
-   * user who is not an admin sees their own documents and failures only.
+   * Progress: the queue's counts, documents by status and the latest failures with their errors, for
+   * an admin. Anyone else sees their own photos only: how many are still to be read (waiting),
+   * being read now (running), and their own documents and failures, never other users' numbers.
    */
   async status(user: { id: string; isAdmin: boolean }, failureLimit = 20) {
-    const [queue, documents, recent] = await Promise.all([
-      this.queue.counts(),
-      this.documents.countByStatus(user.isAdmin ? undefined : user.id),
-      this.queue.recentFailures(user.isAdmin ? failureLimit : 200),
-    ]);
-    let failures = recent;
-    if (!user.isAdmin) {
-      const owned = new Set(
-        await this.assets.filterOwned(
-          user.id,
-          recent.flatMap((failure) => failure.assetId ?? []),
-        ),
-      );
-      failures = recent.filter((failure) => failure.assetId && owned.has(failure.assetId)).slice(0, failureLimit);
-    }
     const feeding = this.feeding && { scope: this.feeding.scope, queued: this.feeding.queued };
-    return { queue, documents, failures, ...(feeding ? { feeding } : {}) };
+    if (user.isAdmin) {
+      const [queue, documents, failures] = await Promise.all([
+        this.queue.counts(),
+        this.documents.countByStatus(),
+        this.queue.recentFailures(failureLimit),
+      ]);
+      return { scope: 'all' as const, queue, documents, failures, ...(feeding ? { feeding } : {}) };
+    }
+    const [documents, missing, active, recent] = await Promise.all([
+      this.documents.countByStatus(user.id),
+      this.assets.countMissingOcr(user.id),
+      this.queue.activeAssetIds(),
+      this.queue.recentFailures(200),
+    ]);
+    const owned = new Set(
+      (await this.assets.getOwned(user.id, [...active, ...recent.flatMap((failure) => failure.assetId ?? [])])).map(
+        (asset) => asset.id,
+      ),
+    );
+    const running = active.filter((id) => owned.has(id)).length;
+    const queue = {
+      waiting: Math.max(0, missing - running),
+      active: running,
+      delayed: 0,
+      failed: documents.failed,
+      paused: 0,
+    };
+    const failures = recent.filter((failure) => failure.assetId && owned.has(failure.assetId)).slice(0, failureLimit);
+    return { scope: 'own' as const, queue, documents, failures };
   }
 }

@@ -198,7 +198,10 @@ export class SearchRepository {
     const match = new OcrMatch(this.segmenter, query);
     if ((!match.searchable && !embedding) || scope.userIds.length === 0) return { items: [], hasNextPage: false };
     const vector = embedding ? `[${embedding.join(',')}]` : null;
-    const candidates = Math.max(weights.candidates, scope.page * scope.size + 1);
+    // Each ranking contributes at most SEARCH_CANDIDATES, whatever page is asked for, so a deep page
+    // costs what the first does; the fused list (at most twice that) ends the pages.
+    const candidates = weights.candidates;
+    if ((scope.page - 1) * scope.size >= 2 * candidates) return { items: [], hasNextPage: false };
 
     return this.db.transaction().execute(async (trx) => {
       await this.planSearch(trx);

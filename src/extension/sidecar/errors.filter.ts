@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 
 /** Postgres / network codes that mean "the database is not there right now", not "bad request". */
 const UNAVAILABLE = new Set([
@@ -13,6 +13,8 @@ const UNAVAILABLE = new Set([
   '08006',
   '08001',
   '08003',
+  // statement_timeout: the database is too slow right now
+  '57014',
 ]);
 
 /**
@@ -25,8 +27,14 @@ export class SidecarErrorsFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
+    // Refused before its body arrived (too large, bad credentials): the rest of the body is not worth
+    // reading, and a client that declared a megabyte and sends two bytes must not keep the connection.
+    if (!host.switchToHttp().getRequest<Request>().complete) response.setHeader('Connection', 'close');
     if (error instanceof HttpException) {
       const body = error.getResponse();
+      if ((error.getStatus() === 429 || error.getStatus() === 503) && !response.getHeader('Retry-After')) {
+        response.setHeader('Retry-After', error.getStatus() === 429 ? '1' : '5');
+      }
       response
         .status(error.getStatus())
         .json(typeof body === 'string' ? { statusCode: error.getStatus(), message: body } : body);
@@ -42,7 +50,7 @@ export class SidecarErrorsFilter implements ExceptionFilter {
     const message = (error as Error)?.message ?? '';
     if (
       (code && UNAVAILABLE.has(code)) ||
-      /Connection terminated|Connection is closed|connect ECONNREFUSED|Stream isn't writeable|MaxRetriesPerRequest/i.test(
+      /Connection terminated|Connection is closed|connect ECONNREFUSED|Stream isn't writeable|MaxRetriesPerRequest|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error/i.test(
         message,
       )
     ) {

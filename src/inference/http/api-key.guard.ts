@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedExceptio
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { InferenceConfig } from '../../config/inference.config';
+import { markAuthenticated } from '../../shared/http/connection-guard';
 import { MT_PHOTOS_KEY_HEADER } from '../../shared/wire/mt-photos';
 import { INFERENCE_CONFIG } from './inference.tokens';
 
@@ -21,9 +22,11 @@ abstract class KeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     if (!this.expected) return this.withoutKey();
-    const sent = context.switchToHttp().getRequest<Request>().header(MT_PHOTOS_KEY_HEADER);
+    const request = context.switchToHttp().getRequest<Request>();
+    const sent = request.header(MT_PHOTOS_KEY_HEADER);
     if (!sent) throw new UnauthorizedException(`missing ${MT_PHOTOS_KEY_HEADER} header`);
     if (!timingSafeEqual(digest(sent), this.expected)) throw new UnauthorizedException(`wrong ${MT_PHOTOS_KEY_HEADER}`);
+    markAuthenticated(request.socket);
     return true;
   }
 }

@@ -2,9 +2,11 @@ import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { guardConnections } from './connection-guard';
 import type { HttpServerSettings } from './server-settings';
 
 export { HTTP_SERVER_DEFAULTS, type HttpServerSettings } from './server-settings';
+export { markAuthenticated } from './connection-guard';
 
 /** Sockets whose request Node cut off for taking too long: their handlers answer 408, not 499. */
 const timedOut = new WeakSet<object>();
@@ -41,7 +43,7 @@ function createLimitedServer(settings: HttpServerSettings, handler: Parameters<t
     },
     handler,
   );
-  server.maxConnections = settings.maxConnections;
+  guardConnections(server, { max: settings.maxConnections, perClient: settings.maxConnectionsPerClient });
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => answerClientError(error, socket));
   return server;
 }

@@ -6,8 +6,16 @@ export interface HttpServerSettings {
   uploadTimeoutMs: number;
   /** KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
-  /** MAX_CONNECTIONS: connections beyond this are closed as they open. */
+  /**
+   * MAX_CONNECTIONS: at this many, a new connection replaces the oldest one that is neither
+   * authenticated nor waiting for an answer, or is closed (src/shared/http/connection-guard.ts).
+   */
   maxConnections: number;
+  /**
+   * MAX_CONNECTIONS_PER_CLIENT: connections one client address may hold; 0 = no limit. Behind a
+   * reverse proxy every client has the proxy's address: raise it there (or trust the proxy's limits).
+   */
+  maxConnectionsPerClient: number;
 }
 
 /**
@@ -20,4 +28,5 @@ export const HTTP_SERVER_DEFAULTS: HttpServerSettings = {
   uploadTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
   maxConnections: 256,
+  maxConnectionsPerClient: 64,
 };
