@@ -98,7 +98,7 @@ describe('immich-ai doctor', () => {
     expect(checks.gateway.detail).toBe(`immich: ${immichMl.url} up; inference: ${inference.url} up`);
     expect(checks.inference.detail).toMatch(new RegExp(`^${inference.url}: ocr .*clip_image .*clip_text`));
     expect(checks.clip.detail).toContain('512 numbers');
-    expect(checks.migrations.detail).toBe('4 of 4 applied (schema immich_ai)');
+    expect(checks.migrations.detail).toBe('5 of 5 applied (schema immich_ai)');
     expect(checks.zhparser.status).toBe('ok');
     expect(checks.queue.detail).toMatch(/0 waiting.*; 1 worker$/);
   });
@@ -133,7 +133,7 @@ describe('immich-ai doctor', () => {
         check: 'migrations',
         status: 'fail',
         detail: expect.stringMatching(
-          /^4 of 4 not applied \(0001-ocr-documents, 0002-document-owner-and-date, 0003-document-search-keys, 0004-one-search-index\): .*immich-ai migrate/,
+          /^5 of 5 not applied \(0001-ocr-documents, 0002-document-owner-and-date, 0003-document-search-keys, 0004-one-search-index, 0005-drop-failed-index\): .*immich-ai migrate/,
         ),
       });
     } finally {

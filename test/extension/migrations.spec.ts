@@ -37,6 +37,12 @@ describe('immich-ai migrate', () => {
         database.db,
       )
     ).rows.map((row) => row.name);
+  const indexes = async () =>
+    (
+      await sql<{
+        name: string;
+      }>`SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'immich_ai' ORDER BY 1`.execute(database.db)
+    ).rows.map((row) => row.name);
   const immichMigrations = async () =>
     (await sql<{ n: number }>`SELECT count(*)::int AS n FROM public.kysely_migrations`.execute(database.db)).rows[0].n;
 
@@ -46,13 +52,14 @@ describe('immich-ai migrate', () => {
     expect(stdout).toMatch(/^0002-document-owner-and-date {2}pending$/m);
     expect(stdout).toMatch(/^0003-document-search-keys {2}pending$/m);
     expect(stdout).toMatch(/^0004-one-search-index {2}pending$/m);
+    expect(stdout).toMatch(/^0005-drop-failed-index {2}pending$/m);
     expect(await tables('immich_ai')).toEqual([]);
   });
 
   it("applies ours in our own schema and history table, never touching Immich's", async () => {
     const before = await immichMigrations();
     expect((await migrate()).stdout).toBe(
-      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
+      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\napplied 0005-drop-failed-index\n',
     );
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock', 'ocr_document', 'ocr_line']);
     expect(await immichMigrations()).toBe(before);
@@ -61,6 +68,9 @@ describe('immich-ai migrate', () => {
   });
 
   it('reverts one step with --down, and applies again', async () => {
+    expect(await indexes()).not.toContain('ocr_document_failed_idx');
+    expect((await migrate('--down')).stdout).toBe('reverted 0005-drop-failed-index\n');
+    expect(await indexes()).toContain('ocr_document_failed_idx');
     expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
     expect(await searchIndexes()).toEqual(['ocr_document_search_latin_idx', 'ocr_document_search_vector_idx']);
     expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
@@ -69,11 +79,12 @@ describe('immich-ai migrate', () => {
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock']);
     expect((await migrate('--down')).stdout).toBe('nothing to revert\n');
     expect((await migrate()).stdout).toBe(
-      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
+      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\napplied 0005-drop-failed-index\n',
     );
   });
 
   it("an upgrade fills the owner and date of documents indexed before 0002 from Immich's asset, and their search keys", async () => {
+    expect((await migrate('--down')).stdout).toBe('reverted 0005-drop-failed-index\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
     expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
@@ -84,7 +95,7 @@ describe('immich-ai migrate', () => {
       database.db,
     );
     expect((await migrate()).stdout).toBe(
-      'applied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
+      'applied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\napplied 0005-drop-failed-index\n',
     );
     expect(await searchIndexes()).toEqual(['ocr_document_search_idx']);
     const { rows } = await sql<{ ownerId: string; fileCreatedAt: Date; searchKeys: string }>`
