@@ -1,31 +1,47 @@
 # syntax=docker/dockerfile:1
 # Immich v2.4.1's server image with immich-ai inside (the "patched" install), made the way Immich makes
 # its own image:
-#   1. `patched`: Immich's source at the v2.4.1 commit, fetched with git (git checks every object
-#      against the commit id, so the pinned id pins the content); this repository built
-#      (`npm run build` makes the extension bundle) and `immich-ai patch` run on that source: all
-#      patches or none, and a patch that does not apply stops the build naming its file and hunk.
+#   1. `patched`: Immich's source at the v2.4.1 tag, fetched with git and checked against the tag's
+#      commit (git checks every object against the commit id, so the pinned id pins the content);
+#      this repository built (`npm run build` makes the extension bundle) and `immich-ai patch` run on
+#      that source: all patches or none, and a patch that does not apply stops the build naming its
+#      file and hunk.
 #   2. the stages of Immich's own server/Dockerfile at v2.4.1, unchanged but for where they read the
-#      source: `--from=patched /immich/...` instead of the build context. Immich's base images stay
-#      pinned by digest, its lockfile stays frozen (the patches add no dependency).
-#      test/docker/immich-server-image.spec.ts compares these stages with Immich's file.
-# Build context: this repository's root (docker/docker-compose.patched.yml builds it). Building the
-# web app needs about 3 GB of memory, as Immich's own build does.
+#      source (`--from=patched /immich/...` instead of the build context) and for the build metadata
+#      at the end, which names this build instead of Immich's. Immich's base images stay pinned by
+#      digest, its lockfile stays frozen (the patches add no dependency).
+#      test/docker/upstream-images.spec.ts compares these stages with Immich's file.
+# Build context: this repository's root (docker/immich-ai.yml builds it). Building the web app needs
+# about 3 GB of memory, as Immich's own build does.
 
-FROM node:20-bookworm-slim AS patched
+# The release patches/ is for, and its commit.
+ARG IMMICH_RELEASE=v2.4.1
+ARG IMMICH_COMMIT=50d7956c0770de5543c7b7da80ff2b9c29649720
+
+FROM node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS patched
 RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates git \
   && rm -rf /var/lib/apt/lists/*
-# v2.4.1 is commit 50d7956c0770de5543c7b7da80ff2b9c29649720 of immich-app/immich.
 ARG IMMICH_REPOSITORY=https://github.com/immich-app/immich.git
-ARG IMMICH_COMMIT=50d7956c0770de5543c7b7da80ff2b9c29649720
-RUN git init -q /immich \
+ARG IMMICH_RELEASE
+ARG IMMICH_COMMIT
+# What the compose file passes: Immich's own variable from Immich's .env, so that the machine-learning
+# image and this source are one release.
+ARG IMMICH_VERSION=${IMMICH_RELEASE}
+RUN if [ "$IMMICH_VERSION" != "$IMMICH_RELEASE" ]; then \
+    echo "immich-ai: the patches are for Immich $IMMICH_RELEASE, and IMMICH_VERSION is $IMMICH_VERSION: set IMMICH_VERSION=$IMMICH_RELEASE in Immich's .env" >&2; \
+    exit 1; \
+  fi \
+  && git init -q /immich \
   && cd /immich \
   && git fetch -q --depth 1 "$IMMICH_REPOSITORY" "$IMMICH_COMMIT" \
   && git -c advice.detachedHead=false checkout -q FETCH_HEAD \
   && test "$(git rev-parse HEAD)" = "$IMMICH_COMMIT" \
   && rm -rf .git
 WORKDIR /immich-ai
+# npm ci runs @scarf/scarf's install script (swagger-ui-dist depends on it), which reports the install
+# to scarf.sh unless told not to; package.json says so too.
+ENV SCARF_ANALYTICS=false
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
@@ -127,20 +143,21 @@ COPY --from=patched /immich/LICENSE /LICENSE
 
 ENV PATH="${PATH}:/usr/src/app/server/bin"
 
-ARG BUILD_ID
-ARG BUILD_IMAGE
-ARG BUILD_SOURCE_REF
-ARG BUILD_SOURCE_COMMIT
-
-ENV IMMICH_BUILD=${BUILD_ID}
-ENV IMMICH_BUILD_URL=https://github.com/immich-app/immich/actions/runs/${BUILD_ID}
-ENV IMMICH_BUILD_IMAGE=${BUILD_IMAGE}
-ENV IMMICH_BUILD_IMAGE_URL=https://github.com/immich-app/immich/pkgs/container/immich-server
+# ---- the build metadata: this build, not Immich's (Immich's About page and bug links read these) ----
+ARG IMMICH_RELEASE
+ARG IMMICH_COMMIT
+ARG IMMICH_AI_URL
+ENV IMMICH_BUILD_IMAGE=immich-server-immich-ai:${IMMICH_RELEASE}
+ENV IMMICH_BUILD_IMAGE_URL=${IMMICH_AI_URL}
 ENV IMMICH_REPOSITORY=immich-app/immich
 ENV IMMICH_REPOSITORY_URL=https://github.com/immich-app/immich
-ENV IMMICH_SOURCE_REF=${BUILD_SOURCE_REF}
-ENV IMMICH_SOURCE_COMMIT=${BUILD_SOURCE_COMMIT}
-ENV IMMICH_SOURCE_URL=https://github.com/immich-app/immich/commit/${BUILD_SOURCE_COMMIT}
+ENV IMMICH_SOURCE_REF=${IMMICH_RELEASE}
+ENV IMMICH_SOURCE_COMMIT=${IMMICH_COMMIT}
+ENV IMMICH_SOURCE_URL=https://github.com/immich-app/immich/commit/${IMMICH_COMMIT}
+ENV IMMICH_THIRD_PARTY_SOURCE_URL=${IMMICH_AI_URL}
+ENV IMMICH_THIRD_PARTY_BUG_FEATURE_URL=${IMMICH_AI_URL}/issues
+ENV IMMICH_THIRD_PARTY_DOCUMENTATION_URL=${IMMICH_AI_URL}/blob/main/docs/install.md
+ENV IMMICH_THIRD_PARTY_SUPPORT_URL=${IMMICH_AI_URL}/blob/main/docs/troubleshooting.md
 
 VOLUME /data
 EXPOSE 2283

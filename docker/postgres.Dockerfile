@@ -13,7 +13,7 @@ FROM ${IMMICH_POSTGRES} AS build
 # the commit, and its header carries the commit id). The sums were computed from the commits:
 #   SCWS 1.2.3: the `1.2.3` tag of hightman/scws, commit a04ef5e6 (2016-02-24):
 #     git archive --format=tar --prefix=scws-1.2.3/ a04ef5e655213eb6b07fb57761d0eac72c281ad4 | sha256sum
-#     (also the tar inside ../shared/vendor/scws-1.2.3.tar.gz; test/docker/database-image.spec.ts checks both)
+#     (also the tar inside ../shared/vendor/scws-1.2.3.tar.gz; test/docker/upstream-images.spec.ts checks both)
 #   zhparser 2.4: amutu/zhparser master at commit 2e995c4d (2026-06-29), which carries the dictionary
 #   dict.utf8.xdb it installs (git blob 5afe1078, the same file as SCWS's simplified-Chinese dictionary):
 #     git archive --format=tar --prefix=zhparser-2e995c4df672563992b4d7a147b8fa2d0d4cda6c/ 2e995c4df672563992b4d7a147b8fa2d0d4cda6c | sha256sum
@@ -50,5 +50,5 @@ FROM ${IMMICH_POSTGRES}
 # zhparser.so, its SQL and dictionary under PostgreSQL's folders, libscws where zhparser's rpath points.
 COPY --from=build /out/ /
 # Run once, by Postgres's entrypoint, when the data folder is new (as POSTGRES_USER, in POSTGRES_DB). An
-# existing database gets it with one command (README, "Chinese words in Postgres").
+# existing database gets it with one command (docs/install.md, "Chinese words in Postgres").
 COPY sql/zhparser.sql /docker-entrypoint-initdb.d/10-zhparser.sql

@@ -41,7 +41,9 @@ export function modelsCommand(): Command {
           progress: options.progress ? terminalProgress() : undefined,
         });
         for (const file of result.files) {
-          const check = file.sha256 ? 'sha256 ok' : 'no checksum known';
+          const check = file.expectedSha256
+            ? 'sha256 ok'
+            : `not verified: no sha256 is published for it; its sha256 is ${file.sha256}`;
           write(`${file.outcome.padEnd(10)} ${file.path} (${file.bytes} bytes, ${check})\n`);
         }
         write(`cn-clip ${result.modelName} is ready in ${result.dir}\n`);

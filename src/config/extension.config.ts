@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { envBoolean, envInteger } from './env-values';
 import type { HttpServerSettings } from '../shared/http/server-settings';
@@ -130,7 +131,7 @@ const shape = {
   REDIS_DBINDEX: envInteger(0, 15).default('0'),
   REDIS_USERNAME: z.string().optional(),
   REDIS_PASSWORD: z.string().optional(),
-  IMMICH_MEDIA_LOCATION: nonEmpty.default('/data'),
+  IMMICH_MEDIA_LOCATION: nonEmpty.optional(),
   INFERENCE_URL: envHttpUrl.optional(),
   INFERENCE_API_KEY: z.string().optional(),
   INFERENCE_TIMEOUT_MS: envInteger(1000, 3_600_000).default('120000'),
@@ -162,7 +163,19 @@ const shape = {
   SHUTDOWN_TIMEOUT_MS: envInteger(0, 600_000).default('30000'),
 };
 
-/** The variables this config reads (the compose files and README are checked against them). */
+/**
+ * Where Immich keeps its media when IMMICH_MEDIA_LOCATION is unset, by Immich's own rule
+ * (StorageService.detectMediaLocation): /data or /usr/src/app/upload, whichever exists, the older one
+ * when both do. Inside the server of an install that still mounts its library at /usr/src/app/upload,
+ * the previews are then read where Immich wrote them. Where neither exists (outside Immich), /data.
+ */
+export function detectMediaLocation(exists: (path: string) => boolean = existsSync): string {
+  const legacy = '/usr/src/app/upload';
+  if (exists(legacy)) return legacy;
+  return '/data';
+}
+
+/** The variables this config reads (the compose files and docs/configuration.md are checked against them). */
 export const EXTENSION_ENV_VARIABLES = Object.keys(shape);
 
 export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): ExtensionConfig {
@@ -192,7 +205,7 @@ export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): Exten
       username: e.REDIS_USERNAME || undefined,
       password: e.REDIS_PASSWORD || undefined,
     },
-    mediaLocation: e.IMMICH_MEDIA_LOCATION,
+    mediaLocation: e.IMMICH_MEDIA_LOCATION ?? detectMediaLocation(),
     inference: { url: e.INFERENCE_URL, apiKey: e.INFERENCE_API_KEY || undefined, timeoutMs: e.INFERENCE_TIMEOUT_MS },
     segmenter: e.SEGMENTER,
     jobs: {

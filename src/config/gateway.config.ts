@@ -159,7 +159,7 @@ const envSchema = z.object({
 type EnvValues = z.infer<typeof envSchema>;
 
 /**
- * The variables this config reads (the compose files and README are checked against them), besides
+ * The variables this config reads (the compose files and docs/configuration.md are checked against them), besides
  * the per-task GATEWAY_ROUTE_<TASK> family that ROUTE_VARIABLE matches.
  */
 export const GATEWAY_ENV_VARIABLES = Object.keys(envSchema.shape);

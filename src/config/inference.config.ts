@@ -152,7 +152,7 @@ const envSchema = z.object({
   ...httpServerEnv,
 });
 
-/** The variables this config reads (the compose files and README are checked against them). */
+/** The variables this config reads (the compose files and docs/configuration.md are checked against them). */
 export const INFERENCE_ENV_VARIABLES = Object.keys(envSchema.shape);
 
 export class InferenceConfigError extends Error {

@@ -1,7 +1,10 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { Kysely, sql } from 'kysely';
 import sharp from 'sharp';
 import type { ExtensionConfig } from '../config/extension.config';
+import { MediaFileError, MediaRepository } from '../extension/assets/media.repository';
 import { createDatabase } from '../extension/database/create-database';
 import { createMigrator, MIGRATION_SCHEMA } from '../extension/database/migrator';
 import { InferenceEndpoint, SIDECAR_DEFAULT_INFERENCE_URL } from '../extension/inference/inference-endpoint';
@@ -12,8 +15,8 @@ import { type ImmichMlSettings, mlSettings, readImmichMlSettings } from './immic
 /**
  * `immich-ai doctor`: checks an install from where it runs (a container on Immich's network, or the
  * host) and says, per check, OK or what is wrong and what to do. Every check talks to the real thing:
- * Immich's database and settings, the ML URL Immich calls, the gateway's upstreams, the inference
- * service's models, our migrations and our queue in Redis.
+ * Immich's database and settings, the newest preview Immich made, the ML URL Immich calls, the
+ * gateway's upstreams, the inference service's models, our migrations and our queue in Redis.
  */
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -54,6 +57,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
       await checkMigrations(db, add);
       settings = await readImmichMlSettings(db, env);
       checkImmichSettings(settings, add);
+      await checkPreviews(db, config, add);
     }
   } finally {
     await db.destroy();
@@ -155,7 +159,7 @@ async function checkExtensions<DB>(db: Kysely<DB>, add: Add): Promise<void> {
       'zhparser',
       'warn',
       'not installed (optional): Chinese words come from jieba in the sidecar, characters only inside Immich; ' +
-        "docker/postgres.Dockerfile is Immich's database image with it",
+        "docker/database-zhparser.yml puts Immich's database image with it in place (patched install)",
     );
   }
 }
@@ -196,6 +200,53 @@ function checkImmichSettings(settings: ImmichMlSettings, add: Add): void {
     `Immich's OCR ${settings.ocr.enabled ? 'on' : 'off'}`,
   ];
   add('immich settings', settings.clip.enabled ? 'ok' : 'warn', parts.join(', '));
+}
+
+/** Where Immich's server keeps its media: in the stored path of a preview, the folder before `thumbs/`. */
+const mediaFolderOf = (path: string) => /^(.*?)\/thumbs\//.exec(path)?.[1];
+
+/**
+ * The newest preview Immich made, read as the OCR job reads it: inside IMMICH_MEDIA_LOCATION, where
+ * the sidecar mounts Immich's thumbnails (and where Immich's server has them, in the patched install).
+ */
+async function checkPreviews<DB>(db: Kysely<DB>, config: ExtensionConfig, add: Add): Promise<void> {
+  const { rows } = await sql<{ path: string }>`
+    SELECT path FROM asset_file WHERE type = 'preview' ORDER BY "updatedAt" DESC LIMIT 1`.execute(db);
+  if (rows.length === 0) {
+    add('previews', 'ok', 'no preview yet to read (Immich makes one for each photo it is given)');
+    return;
+  }
+  const stored = rows[0].path;
+  const location = config.mediaLocation;
+  let path: string;
+  try {
+    path = new MediaRepository(config).resolve(stored);
+  } catch (error) {
+    if (!(error instanceof MediaFileError)) throw error;
+    const folder = mediaFolderOf(stored);
+    add(
+      'previews',
+      'fail',
+      `Immich stores its previews under ${folder ?? stored}, outside IMMICH_MEDIA_LOCATION=${location}` +
+        (folder ? `: set IMMICH_MEDIA_LOCATION=${folder} (docker/.env)` : ''),
+    );
+    return;
+  }
+  try {
+    await access(path, constants.R_OK);
+    add('previews', 'ok', `the newest preview can be read (${path})`);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    add(
+      'previews',
+      'fail',
+      code === 'ENOENT'
+        ? `${path} is not there: IMMICH_THUMBS_LOCATION (docker/.env) must be the host folder of Immich's ` +
+            `thumbnails, the thumbs folder inside Immich's UPLOAD_LOCATION, as an absolute path`
+        : `${path} cannot be read (${code}) as uid ${process.getuid?.() ?? '?'}: Immich's thumbnails must be ` +
+            'readable by other users (the extension runs as uid 1000)',
+    );
+  }
 }
 
 interface GatewayInfo {

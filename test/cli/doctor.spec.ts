@@ -5,7 +5,8 @@ import { Worker } from 'bullmq';
 import { sql } from 'kysely';
 import { loadExtensionConfig, type ExtensionConfig } from '../../src/config/extension.config';
 import { loadGatewayConfig } from '../../src/config/gateway.config';
-import { type CheckResult, formatReport, runDoctor } from '../../src/doctor/doctor';
+import { readFileSync } from 'node:fs';
+import { type CheckResult, type DoctorOptions, formatReport, runDoctor as doctor } from '../../src/doctor/doctor';
 import { migrateToLatest } from '../../src/extension/database/migrator';
 import { QUEUE_NAME, QUEUE_PREFIX } from '../../src/extension/queue/queue.constants';
 import {
@@ -16,7 +17,8 @@ import {
   type TestServer,
 } from '../gateway/support/servers';
 import { emptyDir, startApp, testClipRoot, type RunningApp } from '../inference/helpers';
-import { createTestDatabase, type TestDatabase } from '../support/immich-database';
+import { createTestDatabase, seedAsset, seedUser, type TestDatabase } from '../support/immich-database';
+import { mediaWithPreviews } from '../extension/support/sidecar';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services';
 
 /**
@@ -54,6 +56,14 @@ async function saveImmichSettings(machineLearning: object): Promise<void> {
   await sql`
     INSERT INTO system_metadata (key, value) VALUES ('system-config', ${JSON.stringify({ machineLearning })}::jsonb)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value`.execute(database.db);
+}
+
+/** Every line the doctor printed in these tests, to hold docs/troubleshooting.md to. */
+const printed: string[] = [];
+async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> {
+  const results = await doctor(options);
+  printed.push(...formatReport(results).split('\n'));
+  return results;
 }
 
 const byCheck = (results: CheckResult[]) => Object.fromEntries(results.map((r) => [r.check, r]));
@@ -98,7 +108,7 @@ describe('immich-ai doctor', () => {
     expect(checks.gateway.detail).toBe(`immich: ${immichMl.url} up; inference: ${inference.url} up`);
     expect(checks.inference.detail).toMatch(new RegExp(`^${inference.url}: ocr .*clip_image .*clip_text`));
     expect(checks.clip.detail).toContain('512 numbers');
-    expect(checks.migrations.detail).toBe('4 of 4 applied (schema immich_ai)');
+    expect(checks.migrations.detail).toBe('5 of 5 applied (schema immich_ai)');
     expect(checks.zhparser.status).toBe('ok');
     expect(checks.queue.detail).toMatch(/0 waiting.*; 1 worker$/);
   });
@@ -120,6 +130,7 @@ describe('immich-ai doctor', () => {
     const good = await run({});
     expect(good).toEqual({ code: 0, stdout: expect.stringMatching(/^OK {3}database: .*\nOK\n$/s) });
     const bad = await run({ REDIS_PORT: (await closedPort()).split(':').pop()! });
+    printed.push(...bad.stdout.split('\n'));
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^FAIL queue: Redis 127\.0\.0\.1:\d+ db 0: .*ECONNREFUSED/m);
     expect(bad.stdout.trimEnd().split('\n').pop()).toBe('1 problem: queue');
@@ -133,7 +144,7 @@ describe('immich-ai doctor', () => {
         check: 'migrations',
         status: 'fail',
         detail: expect.stringMatching(
-          /^4 of 4 not applied \(0001-ocr-documents, 0002-document-owner-and-date, 0003-document-search-keys, 0004-one-search-index\): .*immich-ai migrate/,
+          /^5 of 5 not applied \(0001-ocr-documents, 0002-document-owner-and-date, 0003-document-search-keys, 0004-one-search-index, 0005-drop-failed-index\): .*immich-ai migrate/,
         ),
       });
     } finally {
@@ -246,5 +257,68 @@ describe('immich-ai doctor', () => {
     expect(formatReport(results)).not.toContain('secret');
     expect(checks['ML URL'].detail).toContain("(IMMICH_MACHINE_LEARNING_URL; Immich's database unreachable)");
     expect(checks.queue.status).toBe('ok');
+  });
+
+  it('reads the newest preview where the OCR job would, and says which setting is wrong when it cannot', async () => {
+    const photos = await createTestDatabase('doctor-previews');
+    const media = await mediaWithPreviews(['f03']);
+    try {
+      const previews = async (env: Record<string, string>) =>
+        byCheck(await runDoctor({ config: extensionConfig({ DB_URL: photos.url, ...env }), mlUrl: gateway.url }))
+          .previews;
+      expect(await previews({ IMMICH_MEDIA_LOCATION: media.root })).toMatchObject({
+        status: 'ok',
+        detail: 'no preview yet to read (Immich makes one for each photo it is given)',
+      });
+
+      const owner = await seedUser(photos.db);
+      await seedAsset(photos.db, { ownerId: owner.id, previewPath: media.paths.f03 });
+      expect(await previews({ IMMICH_MEDIA_LOCATION: media.root })).toEqual({
+        check: 'previews',
+        status: 'ok',
+        detail: `the newest preview can be read (${media.paths.f03})`,
+      });
+
+      // The sidecar's thumbnails mount points at the wrong host folder: the file is not there.
+      const empty = await mediaWithPreviews([]);
+      try {
+        const moved = media.paths.f03.replace(media.root, empty.root);
+        await sql`UPDATE asset_file SET path = ${moved}`.execute(photos.db);
+        expect(await previews({ IMMICH_MEDIA_LOCATION: empty.root })).toMatchObject({
+          status: 'fail',
+          detail: expect.stringMatching(
+            /is not there: IMMICH_THUMBS_LOCATION \(docker\/\.env\) must be the host folder/,
+          ),
+        });
+      } finally {
+        await empty.remove();
+      }
+
+      // An install that still keeps its media at the old path, while the sidecar looks in /data.
+      await sql`UPDATE asset_file SET path = '/usr/src/app/upload/thumbs/u/ab/x-preview.jpeg'`.execute(photos.db);
+      expect(await previews({ IMMICH_MEDIA_LOCATION: '/data' })).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('set IMMICH_MEDIA_LOCATION=/usr/src/app/upload (docker/.env)'),
+      });
+    } finally {
+      await Promise.all([photos.drop(), media.remove()]);
+    }
+  });
+
+  it('docs/troubleshooting.md quotes lines the doctor prints', () => {
+    const page = readFileSync(join(__dirname, '..', '..', 'docs', 'troubleshooting.md'), 'utf8');
+    const quoted = [...page.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)]
+      .flatMap((block) => block[2].split('\n'))
+      .filter((line) => /^(FAIL|WARN|OK {2}) /.test(line));
+    expect(quoted.length).toBeGreaterThanOrEqual(5);
+    for (const line of quoted) {
+      const pattern = new RegExp(
+        `^${line
+          .split(/<[^>]*>/)
+          .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      );
+      expect([line, printed.some((p) => pattern.test(p))]).toEqual([line, true]);
+    }
   });
 });

@@ -73,7 +73,7 @@ describe('immich-ai uninstall', () => {
     const { code, stdout } = await run([]);
     expect(code).toBe(0);
     expect(stdout).toContain(
-      'would revert 0004-one-search-index\nwould revert 0003-document-search-keys\nwould revert 0002-document-owner-and-date\nwould revert 0001-ocr-documents',
+      'would revert 0005-drop-failed-index\nwould revert 0004-one-search-index\nwould revert 0003-document-search-keys\nwould revert 0002-document-owner-and-date\nwould revert 0001-ocr-documents',
     );
     expect(stdout).toMatch(/would drop schema immich_ai \(.*ocr_document: 1 rows/);
     expect(stdout).toContain('would drop the text search configuration chinese and zhparser');
@@ -126,6 +126,7 @@ describe('immich-ai uninstall', () => {
       '0002-document-owner-and-date',
       '0003-document-search-keys',
       '0004-one-search-index',
+      '0005-drop-failed-index',
     ]);
   });
 });

@@ -15,8 +15,12 @@ import {
   clipDownloadRoot,
   clipDownloadSources,
   downloadClipModel,
+  downloadFiles,
   parseSha256Sums,
+  PUBLISHED_CLIP_FILES,
 } from '../../src/inference/clip/model-download';
+import { clipModelFileName } from '../../src/inference/clip/clip-model-files';
+import { CLIP_MODELS } from '../../src/inference/clip/clip-models';
 import { writeTestClipModel } from '../support/clip-model-gen';
 
 const NAMES = ['vit-b-16.img.fp32.onnx', 'vit-b-16.txt.fp32.onnx', 'vocab.txt'];
@@ -79,8 +83,12 @@ let server: FileServer;
 let root: string;
 const payload = (seed: number, size: number) => Buffer.from(Array.from({ length: size }, (_, i) => (i * seed) & 255));
 
+/** Chinese-CLIP's vocab.txt, which every download is checked against, mirror or not. */
+let vocab: Buffer;
+
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'clip-download-'));
+  vocab = await readFile(join(__dirname, 'fixtures', 'cn-clip-vocab.txt'));
 });
 
 afterAll(async () => {
@@ -91,6 +99,7 @@ beforeEach(async () => {
   server = new FileServer();
   await server.start();
   NAMES.forEach((name, i) => server.files.set(name, payload(7 + i * 6, 60_000 + i * 1000)));
+  server.files.set('vocab.txt', vocab);
   root = await mkdtemp(join(work, 'root-'));
 });
 
@@ -226,12 +235,52 @@ describe('downloadClipModel', () => {
     );
   });
 
+  it('refuses a file of another size than the pinned one before reading it, saying what to do', async () => {
+    const body = server.files.get(NAMES[0])!;
+    const source = { name: NAMES[0], url: `${server.base}${NAMES[0]}`, sha256: sha(body), bytes: body.length + 1 };
+    const error = await downloadFiles(modelDir(), [source]).catch((e) => e);
+    expect(error).toMatchObject({ name: 'ModelDownloadError', kind: 'size' });
+    expect(error.message).toContain(`offers ${body.length} bytes where ${body.length + 1} are pinned`);
+    expect(error.message).toContain('Run the same command again');
+    expect(error.message).toContain('do not use it');
+    expect(await readdir(modelDir())).toEqual([]);
+  });
+
+  it('refuses a file of the pinned size whose sha256 differs, and deletes it', async () => {
+    const body = server.files.get(NAMES[0])!;
+    const source = { name: NAMES[0], url: `${server.base}${NAMES[0]}`, sha256: 'c'.repeat(64), bytes: body.length };
+    const error = await downloadFiles(modelDir(), [source]).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'checksum' });
+    expect(error.message).toContain('do not use it');
+    expect(await readdir(modelDir())).toEqual([]);
+  });
+
+  it('fetches again a file already in place whose size is not the pinned one', async () => {
+    const body = server.files.get(NAMES[0])!;
+    await mkdir(modelDir(), { recursive: true });
+    await writeFile(join(modelDir(), NAMES[0]), body.subarray(1));
+    const source = { name: NAMES[0], url: `${server.base}${NAMES[0]}`, bytes: body.length };
+    const [file] = await downloadFiles(modelDir(), [source]);
+    expect(file).toMatchObject({ outcome: 'downloaded', bytes: body.length, sha256: sha(body) });
+    expect(file.expectedSha256).toBeUndefined();
+  });
+
+  it("checks a mirror's vocab.txt against Chinese-CLIP's, which every size uses", async () => {
+    server.files.set('vocab.txt', Buffer.concat([vocab, Buffer.from('[extra]\n')]));
+    await expect(downloadClipModel({ modelName: 'ViT-B-16', root, from: server.base })).rejects.toMatchObject({
+      kind: 'size',
+    });
+  });
+
   it('produces a folder the engine loads', async () => {
     const source = await mkdtemp(join(work, 'source-'));
     const dir = await writeTestClipModel(source);
+    // The generated model has a small vocabulary of its own, so its files go through unpinned.
     for (const name of NAMES) server.files.set(name, await readFile(join(dir, name)));
-
-    await downloadClipModel({ modelName: 'ViT-B-16', root, from: server.base });
+    await downloadFiles(
+      modelDir(),
+      NAMES.map((name) => ({ name, url: `${server.base}${name}` })),
+    );
     const clip = await ClipEngine.open({ root, modelName: 'ViT-B-16', threads: 1 });
     try {
       expect(await clip.checkInstalled('image')).toMatchObject({ installed: true });
@@ -262,9 +311,44 @@ describe('download sources', () => {
     expect(sources[2].sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('matches the pinned vocab checksum against the vocab.txt in the fixtures', async () => {
-    const vocab = await readFile(join(__dirname, 'fixtures', 'cn-clip-vocab.txt'));
-    expect(sha(vocab)).toBe(clipDownloadSources(resolveClipModel('ViT-B-16'))[2].sha256);
+  it('matches the pinned vocab checksum and size against the vocab.txt in the fixtures', () => {
+    const [, , pinned] = clipDownloadSources(resolveClipModel('ViT-B-16'));
+    expect([pinned.sha256, pinned.bytes]).toEqual([sha(vocab), vocab.length]);
+  });
+
+  it('publishes, for every model it offers, the files the engine loads, over https', () => {
+    const offered = CLIP_MODELS.filter((m) => PUBLISHED_CLIP_FILES[m.name]);
+    expect(offered.map((m) => m.name)).toEqual(['ViT-B-16']);
+    for (const spec of offered) {
+      const files = PUBLISHED_CLIP_FILES[spec.name]!;
+      expect(files.map((f) => f.name)).toEqual([
+        clipModelFileName(spec, 'image'),
+        clipModelFileName(spec, 'text'),
+        'vocab.txt',
+      ]);
+      for (const file of files) {
+        expect(file.url).toMatch(/^https:\/\//);
+        // A pin is a pair: a sha256 with no size (or the reverse) is a mistake.
+        expect([file.name, file.sha256 === undefined, file.bytes === undefined]).toEqual([
+          file.name,
+          file.bytes === undefined,
+          file.sha256 === undefined,
+        ]);
+      }
+    }
+  });
+
+  it('docs/install.md says, per published file, exactly what is checked', async () => {
+    const install = await readFile(join(__dirname, '..', '..', 'docs', 'install.md'), 'utf8');
+    for (const files of Object.values(PUBLISHED_CLIP_FILES)) {
+      for (const file of files!) {
+        const row = install.split('\n').find((line) => line.startsWith(`| \`${file.name}\``));
+        expect([file.name, row]).toEqual([file.name, expect.any(String)]);
+        if (file.sha256) expect(row).toContain(file.sha256);
+        if (file.bytes) expect(row).toContain(String(file.bytes));
+        if (!file.sha256) expect(row).toContain('not verified');
+      }
+    }
   });
 
   it('explains how to get a size that has no published ONNX export', () => {
@@ -302,8 +386,14 @@ describe('immich-ai models download clip', () => {
     const args = ['models', 'download', 'clip', 'vit-b-16', '--from', server.base, '--root', root, '--no-progress'];
     await program(out, []).parseAsync(args, { from: 'user' });
     expect(out.join('')).toContain(`cn-clip ViT-B-16 is ready in ${modelDir()}`);
-    expect(out.join('')).toContain(`downloaded ${join(modelDir(), NAMES[0])}`);
-    expect(existsSync(join(modelDir(), 'vocab.txt'))).toBe(true);
+    const lines = out.join('').split('\n');
+    const line = (name: string) => lines.find((l) => l.includes(join(modelDir(), name)));
+    // The ONNX files have no sha256 here (no SHA256SUMS, no --sha256): said, with the sha256 they had.
+    expect(line(NAMES[0])).toMatch(/^downloaded /);
+    expect(line(NAMES[0])).toContain(
+      `not verified: no sha256 is published for it; its sha256 is ${sha(server.files.get(NAMES[0])!)}`,
+    );
+    expect(line('vocab.txt')).toContain(`(${vocab.length} bytes, sha256 ok)`);
   });
 
   it('passes --sha256 FILE=HEX through and fails with exit code 1 on a mismatch', async () => {

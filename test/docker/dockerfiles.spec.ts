@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import dockerignore from '@balena/dockerignore';
 import { loadExtensionConfig } from '../../src/config/extension.config';
@@ -12,13 +12,14 @@ import { startGateway } from '../gateway/support/servers';
 import { createTestDatabase } from '../support/immich-database';
 import {
   cliCommand,
-  COMPOSE_FILES,
   contextFiles,
   DOCKER_DIR,
   dockerfileStages,
+  INSTALLS,
+  installModel,
   instructionArgs,
+  interpolate,
   lastInstruction,
-  loadCompose,
   normalized,
   readText,
   ROOT,
@@ -36,10 +37,11 @@ const DOCKERFILES = readdirSync(DOCKER_DIR).filter((f) => /Dockerfile/.test(f));
 /** Every (Dockerfile, target) a compose file builds, with its build context. */
 const builds = () => {
   const seen = new Map<string, { dockerfile: string; target?: string; context: string }>();
-  for (const file of COMPOSE_FILES) {
-    for (const service of Object.values(loadCompose(file).services)) {
+  for (const install of ['sidecar', 'patched'] as const) {
+    const layers = install === 'patched' ? [join(DOCKER_DIR, 'database-zhparser.yml')] : [];
+    for (const service of Object.values(installModel(install, ...layers).services)) {
       if (!service.build?.dockerfile) continue;
-      const context = resolve(DOCKER_DIR, service.build.context);
+      const context = INSTALLS[install].hostPath(interpolate(service.build.context, {}));
       const dockerfile = join(context, service.build.dockerfile);
       seen.set(`${dockerfile}#${service.build.target}`, { dockerfile, target: service.build.target, context });
     }
@@ -178,6 +180,53 @@ describe('Dockerfiles', () => {
     expect(port({ [portVariable]: '4321' })).toBe(4321);
     const chain = stageChain(dockerfileStages(join(DOCKER_DIR, 'Dockerfile')), target);
     expect([command, instructionArgs(lastInstruction(chain, 'EXPOSE')!)]).toEqual([command, [String(port({}))]]);
+  });
+});
+
+describe('base images and installs', () => {
+  /** Every stage's base that is an image, not an earlier stage of the same file. */
+  const bases = () =>
+    DOCKERFILES.flatMap((file) => {
+      const stages = dockerfileStages(join(DOCKER_DIR, file));
+      return stages.filter((s) => !stages.some((other) => other.name === s.from)).map((s) => [file, s.from] as const);
+    });
+
+  it('every base image is pinned by digest, so a rebuild gets the same one until this repository moves it', () => {
+    expect(bases().length).toBeGreaterThanOrEqual(5);
+    for (const [file, from] of bases())
+      expect([file, from]).toEqual([file, expect.stringMatching(/@sha256:[0-9a-f]{64}$/)]);
+  });
+
+  it("our Node images are Node 24, Immich's own (Node 20 is end of life)", () => {
+    const node = bases().filter(([, from]) => from.startsWith('node:'));
+    expect(node.length).toBeGreaterThanOrEqual(2);
+    for (const [file, from] of node) expect([file, from]).toEqual([file, expect.stringMatching(/^node:24[.\w-]*@/)]);
+  });
+
+  it("npm ci runs with @scarf/scarf's install telemetry off, in the images and on a developer's machine", () => {
+    // scarf reads the root package's setting (and SCARF_ANALYTICS) when its postinstall runs.
+    expect((JSON.parse(readText(join(ROOT, 'package.json'))) as { scarfSettings?: object }).scarfSettings).toEqual({
+      enabled: false,
+    });
+    expect(readText(join(ROOT, 'package-lock.json'))).toContain('node_modules/@scarf/scarf');
+    let installs = 0;
+    for (const file of DOCKERFILES) {
+      const stages = dockerfileStages(join(DOCKER_DIR, file));
+      for (const stage of stages) {
+        const chain = stageChain(stages, stage.name).flatMap((s) => s.instructions);
+        chain.forEach((instruction, at) => {
+          if (!/^RUN .*\bnpm ci\b/.test(normalized(instruction))) return;
+          const before = chain.slice(0, at).map(normalized);
+          expect([file, stage.name, before]).toEqual([
+            file,
+            stage.name,
+            expect.arrayContaining(['ENV SCARF_ANALYTICS=false']),
+          ]);
+          installs++;
+        });
+      }
+    }
+    expect(installs).toBeGreaterThanOrEqual(2);
   });
 });
 

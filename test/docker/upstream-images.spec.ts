@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import type { Instruction } from 'dockerfile-ast';
 import { IMMICH_VERSION } from '../../src/patching/immich-patcher';
 import {
+  argValue,
   DOCKER_DIR,
   dockerfileStages,
   immichSourceDir,
@@ -20,11 +22,13 @@ import {
  */
 
 const VENDOR = process.env.IMMICH_VENDOR_DIR ?? join(ROOT, '..', 'shared', 'vendor');
-const argValue = (stage: Stage | undefined, name: string) =>
-  stage?.instructions
-    .filter((i) => i.getKeyword() === 'ARG')
-    .map((i) => i.getArgumentsContent()!.split('='))
-    .find(([key]) => key === name)?.[1];
+
+/** Build metadata (who built the image, from what): Immich's names its CI run, ours names this build. */
+const isBuildMetadata = (instruction: Instruction) =>
+  ['ARG', 'ENV'].includes(instruction.getKeyword()) &&
+  /^(BUILD_|IMMICH_(BUILD|REPOSITORY|SOURCE|THIRD_PARTY|RELEASE|COMMIT|AI_URL))/.test(
+    instruction.getArgumentsContent()!,
+  );
 
 /**
  * Immich's instruction as ours must read it: sources from the patched tree (`--from=patched /immich/`)
@@ -44,8 +48,47 @@ describe("Immich's server image with the patches (docker/immich-server.Dockerfil
   it("from its second stage on, it is Immich v2.4.1's server/Dockerfile reading the patched tree", () => {
     const immich = dockerfileStages(join(immichSourceDir(), 'server', 'Dockerfile'));
     const flatten = (stages: Stage[], map: (i: Instruction) => string) =>
-      stages.flatMap((s) => [`FROM ${s.from}${s.name ? ` AS ${s.name}` : ''}`, ...s.instructions.map(map)]);
+      stages.flatMap((s) => [
+        `FROM ${s.from}${s.name ? ` AS ${s.name}` : ''}`,
+        ...s.instructions.filter((i) => !isBuildMetadata(i)).map(map),
+      ]);
     expect(flatten(ours.slice(1), normalized)).toEqual(flatten(immich, fromPatchedTree));
+    // What was left out on Immich's side is only its build metadata.
+    expect(immich.flatMap((s) => s.instructions).filter(isBuildMetadata).length).toBeGreaterThan(5);
+  });
+
+  it("says it is this build, not Immich's: every third-party link Immich reads points at immich-all-in-one", () => {
+    const final = ours[ours.length - 1].instructions.filter((i) => i.getKeyword() === 'ENV').map(normalized);
+    const env = Object.fromEntries(final.map((line) => line.replace(/^ENV /, '').split(/=(.*)/s).slice(0, 2)));
+    const dto = readText(join(immichSourceDir(), 'server', 'src', 'dtos', 'env.dto.ts'));
+    const thirdParty = [...dto.matchAll(/^\s+(IMMICH_THIRD_PARTY_\w+)\??:/gm)].map((m) => m[1]);
+    expect(thirdParty.length).toBe(4);
+    for (const name of thirdParty)
+      expect([name, env[name]]).toEqual([name, expect.stringMatching(/^\$\{IMMICH_AI_URL\}/)]);
+    // Immich's source at the pinned commit; no link to Immich's CI runs or image, which did not build it.
+    expect(env.IMMICH_SOURCE_COMMIT).toBe('${IMMICH_COMMIT}');
+    expect(env.IMMICH_BUILD_URL).toBeUndefined();
+    expect(env.IMMICH_BUILD_IMAGE_URL).toBe('${IMMICH_AI_URL}');
+    const declared = ours[ours.length - 1].instructions.filter((i) => i.getKeyword() === 'ARG').map(normalized);
+    expect(declared).toEqual(['ARG IMMICH_RELEASE', 'ARG IMMICH_COMMIT', 'ARG IMMICH_AI_URL']);
+  });
+
+  it('refuses to build another release than the patches are for, saying what to set', () => {
+    const [patched] = ours;
+    const check = patched.instructions
+      .filter((i) => i.getKeyword() === 'RUN')
+      .map((i) => i.getTextContent().replace(/^RUN /, '').replace(/\\\n/g, '\n'))
+      .find((run) => run.includes('IMMICH_VERSION'))!;
+    const guard = check.slice(0, check.indexOf('&& git init'));
+    const run = (version: string) =>
+      spawnSync('sh', ['-c', guard], {
+        env: { IMMICH_VERSION: version, IMMICH_RELEASE: argValue(patched, 'IMMICH_RELEASE')! },
+        encoding: 'utf8',
+      });
+    const refused = run('v2');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`set IMMICH_VERSION=v${IMMICH_VERSION} in Immich's .env`);
+    expect(run(`v${IMMICH_VERSION}`).status).toBe(0);
   });
 
   it('its first stage fetches the pinned Immich commit and runs `immich-ai patch` on it', () => {
@@ -58,6 +101,7 @@ describe("Immich's server image with the patches (docker/immich-server.Dockerfil
     const runs = patched.instructions.map(normalized);
     expect(runs).toContainEqual(expect.stringContaining('test "$(git rev-parse HEAD)" = "$IMMICH_COMMIT"'));
     expect(runs[runs.length - 1]).toBe('RUN npm run build && node dist/cli.js patch /immich');
+    expect(patched.from).toMatch(/^node:24[\w.-]*@sha256:[0-9a-f]{64}$/);
   });
 });
 

@@ -1,4 +1,4 @@
-import { loadExtensionConfig } from '../../src/config/extension.config';
+import { detectMediaLocation, loadExtensionConfig } from '../../src/config/extension.config';
 import { ConfigError } from '../../src/config/parse-env';
 
 describe('extension configuration', () => {
@@ -21,6 +21,16 @@ describe('extension configuration', () => {
     expect(loadExtensionConfig({ DB_URL: 'postgresql://u@h/db', DB_HOSTNAME: 'ignored' }).database.url).toBe(
       'postgresql://u@h/db',
     );
+  });
+
+  it("finds Immich's media where Immich does when IMMICH_MEDIA_LOCATION is unset, old installs included", () => {
+    const only = (...present: string[]) => detectMediaLocation((path) => present.includes(path));
+    expect(only('/data')).toBe('/data');
+    // An install that still mounts its library at the old path: Immich reads and writes it there.
+    expect(only('/usr/src/app/upload')).toBe('/usr/src/app/upload');
+    expect(only('/data', '/usr/src/app/upload')).toBe('/usr/src/app/upload');
+    expect(only()).toBe('/data');
+    expect(loadExtensionConfig({ IMMICH_MEDIA_LOCATION: '/mnt/immich' }).mediaLocation).toBe('/mnt/immich');
   });
 
   it('bounds what one search scores: SEARCH_TEXT_CANDIDATES, 200 by default, 100-100000', () => {

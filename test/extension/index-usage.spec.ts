@@ -214,12 +214,11 @@ describe('index usage', () => {
     expect(plan).toContain('ocr_document_pkey');
   });
 
-  it("an asset's lines come from the line index, failures from the partial index", async () => {
+  it("an asset's lines come from the line index, its document from the primary key", async () => {
     const documents = new OcrDocumentRepository(db, new ZhparserSegmenter());
     expect(await planOf(() => documents.getLines(['00000000-0000-4000-a000-000000000000']))).toContain(
       'ocr_line_asset_idx',
     );
-    expect(await planOf(() => documents.listFailures(20))).toContain('ocr_document_failed_idx');
     expect(await planOf(() => documents.getDocument('00000000-0000-4000-a000-000000000000'))).toContain(
       'ocr_document_pkey',
     );

@@ -8,6 +8,8 @@ import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../suppor
 
 const run = promisify(execFile);
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
+/** The tests that run the CLI six to eight times: each run starts Node and loads the migrations. */
+const CLI_RUNS_TIMEOUT_MS = 180_000;
 
 describe('immich-ai migrate', () => {
   let database: TestDatabase;
@@ -37,6 +39,12 @@ describe('immich-ai migrate', () => {
         database.db,
       )
     ).rows.map((row) => row.name);
+  const indexes = async () =>
+    (
+      await sql<{
+        name: string;
+      }>`SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'immich_ai' ORDER BY 1`.execute(database.db)
+    ).rows.map((row) => row.name);
   const immichMigrations = async () =>
     (await sql<{ n: number }>`SELECT count(*)::int AS n FROM public.kysely_migrations`.execute(database.db)).rows[0].n;
 
@@ -46,13 +54,14 @@ describe('immich-ai migrate', () => {
     expect(stdout).toMatch(/^0002-document-owner-and-date {2}pending$/m);
     expect(stdout).toMatch(/^0003-document-search-keys {2}pending$/m);
     expect(stdout).toMatch(/^0004-one-search-index {2}pending$/m);
+    expect(stdout).toMatch(/^0005-drop-failed-index {2}pending$/m);
     expect(await tables('immich_ai')).toEqual([]);
   });
 
   it("applies ours in our own schema and history table, never touching Immich's", async () => {
     const before = await immichMigrations();
     expect((await migrate()).stdout).toBe(
-      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
+      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\napplied 0005-drop-failed-index\n',
     );
     expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock', 'ocr_document', 'ocr_line']);
     expect(await immichMigrations()).toBe(before);
@@ -60,39 +69,51 @@ describe('immich-ai migrate', () => {
     expect((await migrate('--status')).stdout).toMatch(/^0001-ocr-documents {2}applied \d{4}-/m);
   });
 
-  it('reverts one step with --down, and applies again', async () => {
-    expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
-    expect(await searchIndexes()).toEqual(['ocr_document_search_latin_idx', 'ocr_document_search_vector_idx']);
-    expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
-    expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
-    expect((await migrate('--down')).stdout).toBe('reverted 0001-ocr-documents\n');
-    expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock']);
-    expect((await migrate('--down')).stdout).toBe('nothing to revert\n');
-    expect((await migrate()).stdout).toBe(
-      'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
-    );
-  });
+  it(
+    'reverts one step with --down, and applies again',
+    async () => {
+      expect(await indexes()).not.toContain('ocr_document_failed_idx');
+      expect((await migrate('--down')).stdout).toBe('reverted 0005-drop-failed-index\n');
+      expect(await indexes()).toContain('ocr_document_failed_idx');
+      expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
+      expect(await searchIndexes()).toEqual(['ocr_document_search_latin_idx', 'ocr_document_search_vector_idx']);
+      expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
+      expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
+      expect((await migrate('--down')).stdout).toBe('reverted 0001-ocr-documents\n');
+      expect(await tables('immich_ai')).toEqual(['migrations', 'migrations_lock']);
+      expect((await migrate('--down')).stdout).toBe('nothing to revert\n');
+      expect((await migrate()).stdout).toBe(
+        'applied 0001-ocr-documents\napplied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\napplied 0005-drop-failed-index\n',
+      );
+    },
+    CLI_RUNS_TIMEOUT_MS,
+  );
 
-  it("an upgrade fills the owner and date of documents indexed before 0002 from Immich's asset, and their search keys", async () => {
-    expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
-    expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
-    expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
-    const user = await seedUser(database.db);
-    const taken = new Date('2019-06-01T08:00:00Z');
-    const assetId = await seedAsset(database.db, { ownerId: user.id, fileCreatedAt: taken });
-    await sql`INSERT INTO immich_ai.ocr_document ("assetId", status, source, segmenter) VALUES (${assetId}, 'done', 'immich', 'characters')`.execute(
-      database.db,
-    );
-    expect((await migrate()).stdout).toBe(
-      'applied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\n',
-    );
-    expect(await searchIndexes()).toEqual(['ocr_document_search_idx']);
-    const { rows } = await sql<{ ownerId: string; fileCreatedAt: Date; searchKeys: string }>`
+  it(
+    "an upgrade fills the owner and date of documents indexed before 0002 from Immich's asset, and their search keys",
+    async () => {
+      expect((await migrate('--down')).stdout).toBe('reverted 0005-drop-failed-index\n');
+      expect((await migrate('--down')).stdout).toBe('reverted 0004-one-search-index\n');
+      expect((await migrate('--down')).stdout).toBe('reverted 0003-document-search-keys\n');
+      expect((await migrate('--down')).stdout).toBe('reverted 0002-document-owner-and-date\n');
+      const user = await seedUser(database.db);
+      const taken = new Date('2019-06-01T08:00:00Z');
+      const assetId = await seedAsset(database.db, { ownerId: user.id, fileCreatedAt: taken });
+      await sql`INSERT INTO immich_ai.ocr_document ("assetId", status, source, segmenter) VALUES (${assetId}, 'done', 'immich', 'characters')`.execute(
+        database.db,
+      );
+      expect((await migrate()).stdout).toBe(
+        'applied 0002-document-owner-and-date\napplied 0003-document-search-keys\napplied 0004-one-search-index\napplied 0005-drop-failed-index\n',
+      );
+      expect(await searchIndexes()).toEqual(['ocr_document_search_idx']);
+      const { rows } = await sql<{ ownerId: string; fileCreatedAt: Date; searchKeys: string }>`
       SELECT "ownerId", "fileCreatedAt", "searchKeys"::text FROM immich_ai.ocr_document WHERE "assetId" = ${assetId}`.execute(
-      database.db,
-    );
-    expect(rows).toEqual([{ ownerId: user.id, fileCreatedAt: taken, searchKeys: `'m201906' 'o${user.id}' 'y2019'` }]);
-  });
+        database.db,
+      );
+      expect(rows).toEqual([{ ownerId: user.id, fileCreatedAt: taken, searchKeys: `'m201906' 'o${user.id}' 'y2019'` }]);
+    },
+    CLI_RUNS_TIMEOUT_MS,
+  );
 
   it('says what is wrong with the configuration, without echoing secrets', async () => {
     const failed = await run(process.execPath, [CLI, 'migrate'], {

@@ -238,9 +238,12 @@ describe('gateway faults', () => {
         text += chunk.toString();
         if (text.includes('"}')) socket.destroy();
       });
-      socket.on('close', () => resolve(text));
+      const giveUp = setTimeout(() => socket.destroy(), 3_000);
+      socket.on('close', () => {
+        clearTimeout(giveUp);
+        resolve(text);
+      });
       socket.on('error', reject);
-      setTimeout(() => socket.destroy(), 3_000);
     });
     expect(answer).toMatch(/^HTTP\/1.1 408/);
     expect(answer).toContain('the request did not arrive within 300 ms (REQUEST_TIMEOUT_MS)');

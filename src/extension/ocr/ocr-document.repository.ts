@@ -190,18 +190,6 @@ export class OcrDocumentRepository {
     return counts;
   }
 
-  /** The latest failures, newest first, with their errors. */
-  @GenerateSql({ params: [DummyValue.NUMBER] })
-  listFailures(limit: number) {
-    return this.db
-      .selectFrom('immich_ai.ocr_document')
-      .select(['assetId', 'error', 'attempts', 'updatedAt'])
-      .where('status', '=', 'failed')
-      .orderBy('updatedAt', 'desc')
-      .limit(limit)
-      .execute();
-  }
-
   /** Documents whose search vector another segmenter built (the database gained or lost zhparser). */
   @GenerateSql({ params: ['zhparser', DummyValue.NUMBER] })
   listForReindex(segmenter: string, limit: number) {

@@ -233,21 +233,6 @@ where
 group by
   "d"."status";
 
--- OcrDocumentRepository.listFailures
-select
-  "assetId",
-  "error",
-  "attempts",
-  "updatedAt"
-from
-  "immich_ai"."ocr_document"
-where
-  "status" = $1
-order by
-  "updatedAt" desc
-limit
-  $2;
-
 -- OcrDocumentRepository.listForReindex
 select
   "assetId"

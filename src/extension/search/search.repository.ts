@@ -46,11 +46,11 @@ interface StageMatch {
 const union = (pools: Map<boolean, string[]>): string[] => [...new Set([...pools.values()].flat())];
 
 /**
- * The stages of candidateIds, in documents per candidate wanted. The walk: at 1M documents
- * (bench/search.ts, one database, one machine) OCR-only p95 was 729 ms in one statement, 669 with a
- * walk and then one index pass, 488 with index slices at 3/30/300, 256 with a second walk to 30,
- * 170 with one index pass for both pools (indexRest). Once the text indexes carried the search keys
- * (migrations/0003), index windows beat that second walk: p95 61-72 ms without it, 78-88 with it.
+ * The stages of candidateIds, in documents per candidate wanted. A common term fills its pools among
+ * the user's newest documents, so walking those (one index, stopped at the limit) answers it without
+ * the search index; a rarer one goes on to the search index's windows, whose search keys keep each
+ * window to this scope's months. What these stages were measured against (one statement, fixed index
+ * slices, a second walk): bench/results/history.md, "Search".
  */
 const WALK_DEPTH = 3;
 /** A second known depth (besides the walk's end) to tell how many documents a date range holds. */

@@ -9,7 +9,9 @@ import { type ClipModelSpec, resolveClipModel } from './clip-models';
 /**
  * Fetches a cn-clip ONNX export into `<root>/<ModelName>/`. Files land in `<file>.part` first, so an
  * interrupted download resumes with an HTTP Range request and a half-written file is never mistaken
- * for a model; the rename happens only after the size (and the sha256, when one is known) checks out.
+ * for a model; the rename happens only after the size and the sha256 check out, against what is
+ * pinned here (or given with --sha256, or in the mirror's SHA256SUMS). A file that does not match is
+ * deleted and the command fails saying what to do.
  */
 
 export const DEFAULT_CLIP_DOWNLOAD_ROOT = './models/clip';
@@ -25,26 +27,45 @@ export interface DownloadSource {
   url: string;
   /** Lowercase hex, when known. */
   sha256?: string;
+  /** Size in bytes, when known. */
+  bytes?: number;
 }
 
 // Chinese-CLIP publishes PyTorch checkpoints and TensorRT engines, not ONNX files. The fp32 ONNX export
 // of ViT-B-16 that the MT-Photos AI service (the seed's inference side) runs is attached to its v1.1.0
-// release; the vocabulary comes from Chinese-CLIP itself, pinned to the last commit that changed it.
+// release, which publishes no checksum of it; the vocabulary comes from Chinese-CLIP itself, pinned to
+// the last commit that changed it (the same file as test/clip/fixtures/cn-clip-vocab.txt).
 const MT_PHOTOS_RELEASE = 'https://github.com/MT-Photos/mt-photos-ai/releases/download/v1.1.0/';
-const CN_CLIP_VOCAB = {
+const CN_CLIP_VOCAB: DownloadSource = {
+  name: CLIP_VOCAB_FILE,
   url: 'https://raw.githubusercontent.com/OFA-Sys/Chinese-CLIP/5497f4b95ee52a33a407510734d72c45b34cbfc8/cn_clip/clip/vocab.txt',
   sha256: '45bbac6b341c319adc98a532532882e91a9cefc0329aa57bac9ae761c27b291c',
+  bytes: 109_540,
 };
-const PUBLISHED_BASES: Partial<Record<ClipModelSpec['name'], string>> = { 'ViT-B-16': MT_PHOTOS_RELEASE };
+
+/**
+ * Every file `models download clip <name>` fetches without --from, for every model that has a
+ * published export, with the sha256 and size each is checked against where they are known. A file
+ * without them is reported as unverified, with the sha256 it had (docs/install.md lists which).
+ */
+export const PUBLISHED_CLIP_FILES: Partial<Record<ClipModelSpec['name'], readonly DownloadSource[]>> = {
+  'ViT-B-16': [
+    { name: 'vit-b-16.img.fp32.onnx', url: `${MT_PHOTOS_RELEASE}vit-b-16.img.fp32.onnx` },
+    { name: 'vit-b-16.txt.fp32.onnx', url: `${MT_PHOTOS_RELEASE}vit-b-16.txt.fp32.onnx` },
+    CN_CLIP_VOCAB,
+  ],
+};
 
 /** Where each file of a model comes from: `<base>/<file>` with --from, else the published copies. */
 export function clipDownloadSources(spec: ClipModelSpec, from?: string): DownloadSource[] {
   const models = [clipModelFileName(spec, 'image'), clipModelFileName(spec, 'text')];
   if (from) {
-    return [...models, CLIP_VOCAB_FILE].map((name) => ({ name, url: joinUrl(from, name) }));
+    // Every cn-clip size tokenizes with the same vocabulary, so a mirror's copy is checked against the pin.
+    const vocab = { ...CN_CLIP_VOCAB, url: joinUrl(from, CLIP_VOCAB_FILE) };
+    return [...models.map((name) => ({ name, url: joinUrl(from, name) })), vocab];
   }
-  const base = PUBLISHED_BASES[spec.name];
-  if (!base) {
+  const published = PUBLISHED_CLIP_FILES[spec.name];
+  if (!published) {
     throw new ModelDownloadError(
       'no-source',
       `no published ONNX export of cn-clip ${spec.name} is known. Export one with Chinese-CLIP's ` +
@@ -53,10 +74,10 @@ export function clipDownloadSources(spec: ClipModelSpec, from?: string): Downloa
         `or pass --from <base URL> of a server holding ${[...models, CLIP_VOCAB_FILE].join(', ')}`,
     );
   }
-  return [...models.map((name) => ({ name, url: joinUrl(base, name) })), { name: CLIP_VOCAB_FILE, ...CN_CLIP_VOCAB }];
+  return published.map((source) => ({ ...source }));
 }
 
-export type DownloadErrorKind = 'no-source' | 'unreachable' | 'http' | 'interrupted' | 'checksum';
+export type DownloadErrorKind = 'no-source' | 'unreachable' | 'http' | 'interrupted' | 'checksum' | 'size';
 
 export class ModelDownloadError extends Error {
   constructor(
@@ -90,10 +111,21 @@ export interface ClipDownloadOptions {
 
 export type FileOutcome = 'downloaded' | 'resumed' | 'present';
 
+export interface DownloadedFile {
+  name: string;
+  path: string;
+  bytes: number;
+  /** The sha256 the file was checked against; undefined when none was known. */
+  expectedSha256?: string;
+  /** The file's own sha256, as it is on disk. */
+  sha256: string;
+  outcome: FileOutcome;
+}
+
 export interface ClipDownloadResult {
   modelName: string;
   dir: string;
-  files: { name: string; path: string; bytes: number; sha256?: string; outcome: FileOutcome }[];
+  files: DownloadedFile[];
 }
 
 export async function downloadClipModel(options: ClipDownloadOptions): Promise<ClipDownloadResult> {
@@ -103,32 +135,52 @@ export async function downloadClipModel(options: ClipDownloadOptions): Promise<C
   const byHand = () => handInstructions(spec, dir, sources);
 
   const sums = options.from ? await fetchSha256Sums(joinUrl(options.from, 'SHA256SUMS'), byHand) : {};
-  const expected = (source: DownloadSource) =>
-    (options.sha256?.[source.name] ?? sums[source.name] ?? source.sha256)?.toLowerCase();
+  const checked = sources.map((source) => ({
+    ...source,
+    sha256: (options.sha256?.[source.name] ?? sums[source.name] ?? source.sha256)?.toLowerCase(),
+  }));
+  const files = await downloadFiles(dir, checked, { ...options, byHand });
+  return { modelName: spec.name, dir, files };
+}
 
+/** Each source into `dir`, checked against its sha256 and size where the source has them. */
+export async function downloadFiles(
+  dir: string,
+  sources: readonly DownloadSource[],
+  options: Omit<DownloadFileOptions, 'sha256' | 'bytes'> = {},
+): Promise<DownloadedFile[]> {
   await mkdir(dir, { recursive: true });
-  const files: ClipDownloadResult['files'] = [];
+  const files: DownloadedFile[] = [];
   for (const source of sources) {
     const path = join(dir, source.name);
-    const sha256 = expected(source);
-    const outcome = await downloadFile(source.url, path, {
-      sha256,
-      progress: options.progress,
-      idleTimeoutMs: options.idleTimeoutMs,
-      byHand,
+    const outcome = await downloadFile(source.url, path, { ...options, sha256: source.sha256, bytes: source.bytes });
+    files.push({
+      name: source.name,
+      path,
+      bytes: (await stat(path)).size,
+      expectedSha256: source.sha256,
+      sha256: await sha256File(path),
+      outcome,
     });
-    files.push({ name: source.name, path, bytes: (await stat(path)).size, sha256, outcome });
   }
-  return { modelName: spec.name, dir, files };
+  return files;
 }
 
 export interface DownloadFileOptions {
   sha256?: string;
+  /** The file's size: a server that offers another size is refused before anything is read. */
+  bytes?: number;
   progress?: DownloadProgress;
   idleTimeoutMs?: number;
   /** Appended to "could not reach" errors: how to install without this machine downloading. */
   byHand?: () => string;
 }
+
+/** What to do when a file is not the one expected; the same advice for a wrong size or sha256. */
+const MISMATCH_ADVICE =
+  'Nothing was installed from it. Run the same command again: a download cut or altered on the way is ' +
+  'fetched anew. If it fails again, the file on the server is not the one pinned: do not use it; ' +
+  'report it, or install a copy you trust by hand (docs/install.md, "cn-clip weights")';
 
 /** One file: resume `<target>.part` if there is one, verify, rename into place. */
 export async function downloadFile(
@@ -138,8 +190,9 @@ export async function downloadFile(
 ): Promise<FileOutcome> {
   const name = basename(target);
   if (await exists(target)) {
-    // A file already in place is kept unless a known checksum says it is wrong.
-    if (!options.sha256 || (await sha256File(target)) === options.sha256) return 'present';
+    // A file already in place is kept unless a known size or checksum says it is wrong.
+    const sizeOk = options.bytes === undefined || (await stat(target)).size === options.bytes;
+    if (sizeOk && (!options.sha256 || (await sha256File(target)) === options.sha256)) return 'present';
   }
   const part = `${target}.part`;
   let offset = (await exists(part)) ? (await stat(part)).size : 0;
@@ -185,6 +238,14 @@ export async function downloadFile(
       const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
       const length = encoded ? NaN : Number(response.headers.get('content-length') ?? NaN);
       const total = Number.isFinite(length) ? offset + length : undefined;
+      if (options.bytes !== undefined && total !== undefined && total !== options.bytes) {
+        await response.body?.cancel();
+        await rm(part, { force: true });
+        throw new ModelDownloadError(
+          'size',
+          `${name}: ${url} offers ${total} bytes where ${options.bytes} are pinned. ${MISMATCH_ADVICE}`,
+        );
+      }
       options.progress?.start(name, total, offset);
       const received = await writeBody(response, part, offset, armIdleTimer, options.progress);
       options.progress?.finish();
@@ -210,14 +271,24 @@ export async function downloadFile(
     clearTimeout(idle);
   }
 
+  // Resuming a wrong file would only make it longer: a mismatch throws the download away.
+  if (options.bytes !== undefined) {
+    const actual = (await stat(part)).size;
+    if (actual !== options.bytes) {
+      await rm(part, { force: true });
+      throw new ModelDownloadError(
+        'size',
+        `${name}: ${actual} bytes arrived where ${options.bytes} are pinned; the download was deleted. ${MISMATCH_ADVICE}`,
+      );
+    }
+  }
   if (options.sha256) {
     const actual = await sha256File(part);
     if (actual !== options.sha256) {
-      // Resuming a corrupt file would only make it longer: throw it away.
       await rm(part, { force: true });
       throw new ModelDownloadError(
         'checksum',
-        `${name}: sha256 mismatch (expected ${options.sha256}, got ${actual}); the download was deleted`,
+        `${name}: sha256 mismatch (expected ${options.sha256}, got ${actual}); the download was deleted. ${MISMATCH_ADVICE}`,
       );
     }
   }

@@ -53,10 +53,6 @@ export class ClipTokenizer {
     return ClipTokenizer.fromVocabText(await readFile(path, 'utf8'), options);
   }
 
-  get vocabSize(): number {
-    return this.vocab.size;
-  }
-
   /** FullTokenizer.tokenize: the word pieces, before any truncation. */
   pieces(text: string): string[] {
     const out: string[] = [];

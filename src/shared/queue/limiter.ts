@@ -23,8 +23,6 @@ export class ConcurrencyLimiter {
   private readonly waiting: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   /** Moving average of one run, to suggest a realistic Retry-After. */
   private averageRunMs = 0;
-  private idleWaiters: Array<() => void> = [];
-
   constructor(
     readonly concurrency: number,
     readonly queueSize: number,
@@ -57,12 +55,6 @@ export class ConcurrencyLimiter {
       this.averageRunMs = this.averageRunMs === 0 ? elapsed : this.averageRunMs * 0.8 + elapsed * 0.2;
       this.release();
     }
-  }
-
-  /** Resolves once nothing runs or waits: graceful shutdown waits on this. */
-  idle(): Promise<void> {
-    if (this.active === 0 && this.waiting.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Seconds until a place is likely free: the queue ahead drained at the observed pace, at least 1. */
@@ -100,11 +92,6 @@ export class ConcurrencyLimiter {
     if (next) next.resolve();
     else this.active--;
     this.changed();
-    if (this.active === 0 && this.waiting.length === 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const wake of waiters) wake();
-    }
   }
 
   private changed(): void {

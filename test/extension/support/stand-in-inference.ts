@@ -41,7 +41,8 @@ export const answer = (status: number, body: unknown) => (_request: IncomingMess
 export const forwardTo =
   (target: () => string, delayMs = 0): StandInHandler =>
   async (request, response, body) => {
-    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    // Unref'd: a request still held back when the test ends must not keep its process alive.
+    if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
     const upstream = await fetch(`${target()}${request.url}`, {
       method: request.method,
       headers: { 'content-type': String(request.headers['content-type'] ?? '') },
