@@ -1,5 +1,3 @@
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { Kysely, sql } from 'kysely';
 import sharp from 'sharp';
@@ -218,34 +216,26 @@ async function checkPreviews<DB>(db: Kysely<DB>, config: ExtensionConfig, add: A
   }
   const stored = rows[0].path;
   const location = config.mediaLocation;
-  let path: string;
   try {
-    path = new MediaRepository(config).resolve(stored);
+    await (await new MediaRepository(config).openPreview(stored)).handle.close();
+    add('previews', 'ok', `the newest preview can be read (${stored})`);
   } catch (error) {
     if (!(error instanceof MediaFileError)) throw error;
     const folder = mediaFolderOf(stored);
-    add(
-      'previews',
-      'fail',
-      `Immich stores its previews under ${folder ?? stored}, outside IMMICH_MEDIA_LOCATION=${location}` +
+    const advice: Record<MediaFileError['problem'], string> = {
+      outside:
+        `Immich stores its previews under ${folder ?? stored}, outside IMMICH_MEDIA_LOCATION=${location}` +
         (folder ? `: set IMMICH_MEDIA_LOCATION=${folder} (docker/.env)` : ''),
-    );
-    return;
-  }
-  try {
-    await access(path, constants.R_OK);
-    add('previews', 'ok', `the newest preview can be read (${path})`);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    add(
-      'previews',
-      'fail',
-      code === 'ENOENT'
-        ? `${path} is not there: IMMICH_THUMBS_LOCATION (docker/.env) must be the host folder of Immich's ` +
-            `thumbnails, the thumbs folder inside Immich's UPLOAD_LOCATION, as an absolute path`
-        : `${path} cannot be read (${code}) as uid ${process.getuid?.() ?? '?'}: Immich's thumbnails must be ` +
-            'readable by other users (the extension runs as uid 1000)',
-    );
+      missing:
+        `${stored} is not there: IMMICH_THUMBS_LOCATION (docker/.env) must be the host folder of Immich's ` +
+        `thumbnails, the thumbs folder inside Immich's UPLOAD_LOCATION, as an absolute path`,
+      unreadable:
+        `${stored} cannot be read (${error.message}) as uid ${process.getuid?.() ?? '?'}: Immich's thumbnails ` +
+        'must be readable by other users (the extension runs as uid 1000)',
+      'not-a-file': `${stored} is not a file`,
+      'too-large': `${stored}: ${error.message}`,
+    };
+    add('previews', 'fail', advice[error.problem]);
   }
 }
 

@@ -8,7 +8,16 @@ import type { ExtensionConfig } from '../../config/extension.config';
 /** Previews are about 1 MB; anything this large is not one and is not read into memory. */
 const MAX_PREVIEW_BYTES = 64 * 1024 * 1024;
 
-export class MediaFileError extends Error {}
+export type MediaFileProblem = 'outside' | 'missing' | 'unreadable' | 'not-a-file' | 'too-large';
+
+export class MediaFileError extends Error {
+  constructor(
+    readonly problem: MediaFileProblem,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** An opened preview file: the caller streams or reads it, and the handle closes with the stream. */
 export interface PreviewFile {
@@ -43,9 +52,9 @@ export class MediaRepository {
     }
     try {
       const stats = await handle.stat();
-      if (!stats.isFile()) throw new MediaFileError('the preview is not a file');
+      if (!stats.isFile()) throw new MediaFileError('not-a-file', 'the preview is not a file');
       if (stats.size > MAX_PREVIEW_BYTES) {
-        throw new MediaFileError(`the preview file is ${stats.size} bytes, too large for a preview`);
+        throw new MediaFileError('too-large', `the preview file is ${stats.size} bytes, too large for a preview`);
       }
       return { handle, size: stats.size, contentType: /\.webp$/i.test(path) ? 'image/webp' : 'image/jpeg' };
     } catch (error) {
@@ -63,31 +72,40 @@ export class MediaRepository {
     }
   }
 
-  /** The real path of a stored media path, or a MediaFileError when it is missing or outside the media folder. */
+  /**
+   * The real path of a stored media path, or a MediaFileError: outside the media folder (as written,
+   * or once links are followed), missing, or unreadable.
+   */
   private async realPathInside(storedPath: string): Promise<string> {
+    const outside = (root: string, path: string) => {
+      const inside = relative(root, path);
+      return inside === '' || inside.startsWith('..') || isAbsolute(inside);
+    };
+    const refuse = () =>
+      new MediaFileError(
+        'outside',
+        'the preview is outside IMMICH_MEDIA_LOCATION (mount Immich media at the same path as Immich does)',
+      );
+    const written = isAbsolute(storedPath) ? resolve(storedPath) : resolve(this.root, storedPath);
+    if (outside(this.root, written)) throw refuse();
     const root = await (this.realRoot ??= realpath(this.root).catch((error: unknown) => {
       this.realRoot = undefined; // the folder may be mounted later
       throw fileError(error);
     }));
     let path: string;
     try {
-      path = await realpath(isAbsolute(storedPath) ? storedPath : resolve(this.root, storedPath));
+      path = await realpath(written);
     } catch (error) {
       throw fileError(error);
     }
-    const inside = relative(root, path);
-    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-      throw new MediaFileError(
-        'the preview is outside IMMICH_MEDIA_LOCATION (mount Immich media at the same path as Immich does)',
-      );
-    }
+    if (outside(root, path)) throw refuse();
     return path;
   }
 }
 
 function fileError(error: unknown): MediaFileError {
   const code = (error as NodeJS.ErrnoException).code;
-  return new MediaFileError(
-    code === 'ENOENT' ? 'the preview file is missing' : `the preview file cannot be read (${code ?? 'unknown error'})`,
-  );
+  return code === 'ENOENT'
+    ? new MediaFileError('missing', 'the preview file is missing')
+    : new MediaFileError('unreadable', `the preview file cannot be read (${code ?? 'unknown error'})`);
 }

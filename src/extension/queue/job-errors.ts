@@ -13,7 +13,7 @@ export function isRetryable(error: unknown): boolean {
   if (error instanceof PermanentJobError) return false;
   if (error instanceof InferenceError) return error.retryable;
   // A missing preview may be one Immich is writing right now; one outside the media folder never works.
-  if (error instanceof MediaFileError) return /missing|cannot be read/.test(error.message);
+  if (error instanceof MediaFileError) return error.problem === 'missing' || error.problem === 'unreadable';
   return true;
 }
 
