@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createDatabase } from '../extension/database/create-database';
+import { connectDatabase } from '../extension/database/create-database';
 import { checkResult, createMigrator } from '../extension/database/migrator';
 import { extensionConfigOrExit } from './serve-common';
 
@@ -15,7 +15,7 @@ export function migrateCommand(): Command {
     .action(async (options: { down?: boolean; status?: boolean }, command: Command) => {
       if (options.down && options.status) command.error('--down and --status do not go together', { exitCode: 2 });
       const config = extensionConfigOrExit(command);
-      const db = createDatabase(config.database.url, {
+      const db = connectDatabase(config.database, {
         max: 1,
         applicationName: 'immich-ai migrate',
         queryTimeoutMs: 0,

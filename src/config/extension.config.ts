@@ -1,8 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { envBoolean, envInteger } from './env-values';
 import type { HttpServerSettings } from '../shared/http/server-settings';
-import { envDecimal, envHttpUrl, parseEnv } from './parse-env';
+import { ConfigError, envDecimal, envHttpUrl, parseEnv } from './parse-env';
 import { DEFAULT_QUERY_TIMEOUT_MS } from '../extension/database/create-database';
 import type { SegmenterChoice } from '../extension/search/segmenter';
 
@@ -25,6 +26,8 @@ export interface ExtensionConfig {
   database: {
     /** DB_URL, or one built from DB_HOSTNAME, DB_PORT, DB_USERNAME, DB_PASSWORD, DB_DATABASE_NAME. */
     url: string;
+    /** DB_SSL_MODE, as Immich reads it: disable, allow, prefer (no TLS here), require, verify-full. */
+    ssl: false | { rejectUnauthorized: boolean };
     /**
      * DB_QUERY_TIMEOUT_MS: the longest one statement of the sidecar may run, and how long it waits
      * for a database that stopped answering before the request fails with 503. Migrations have none.
@@ -39,7 +42,12 @@ export interface ExtensionConfig {
   http: HttpServerSettings;
   /** REQUEST_TIMEOUT_MS: a request still unanswered after this gets 503 with Retry-After. */
   requestTimeoutMs: number;
-  redis: { host: string; port: number; db: number; username?: string; password?: string };
+  /**
+   * REDIS_HOSTNAME, REDIS_PORT, REDIS_DBINDEX, REDIS_USERNAME, REDIS_PASSWORD, REDIS_SOCKET (a Unix
+   * socket path), or REDIS_URL in Immich's form (`ioredis://` + base64 of ioredis options), which
+   * then replaces the others, as in Immich.
+   */
+  redis: { host?: string; port?: number; db?: number; username?: string; password?: string; path?: string };
   /** IMMICH_MEDIA_LOCATION: where Immich's files (previews included) are; nothing outside it is read. */
   mediaLocation: string;
   inference: {
@@ -128,9 +136,37 @@ const shape = {
   REQUEST_TIMEOUT_MS: envInteger(100, 600_000).default('15000'),
   REDIS_HOSTNAME: nonEmpty.default('redis'),
   REDIS_PORT: envInteger(1, 65_535).default('6379'),
-  REDIS_DBINDEX: envInteger(0, 15).default('0'),
+  // Redis has 16 databases unless its `databases` setting says more; Immich accepts any index.
+  REDIS_DBINDEX: envInteger(0, 1_000_000).default('0'),
   REDIS_USERNAME: z.string().optional(),
   REDIS_PASSWORD: z.string().optional(),
+  REDIS_SOCKET: nonEmpty.optional(),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .regex(/^ioredis:\/\//, 'expected ioredis:// and base64 of the ioredis options, as Immich reads it')
+    .transform((value, context) => {
+      try {
+        return JSON.parse(Buffer.from(value.slice('ioredis://'.length), 'base64').toString('utf8')) as Record<
+          string,
+          unknown
+        >;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'the part after ioredis:// is not base64 of a JSON object' });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+  DB_SSL_MODE: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .pipe(
+      z.enum(['disable', 'allow', 'prefer', 'require', 'verify-full'], {
+        message: 'expected disable, allow, prefer, require or verify-full',
+      }),
+    )
+    .optional(),
   IMMICH_MEDIA_LOCATION: nonEmpty.optional(),
   INFERENCE_URL: envHttpUrl.optional(),
   INFERENCE_API_KEY: z.string().optional(),
@@ -178,10 +214,60 @@ export function detectMediaLocation(exists: (path: string) => boolean = existsSy
 /** The variables this config reads (the compose files and docs/configuration.md are checked against them). */
 export const EXTENSION_ENV_VARIABLES = Object.keys(shape);
 
+/** Immich's start script reads these from files (`DB_PASSWORD_FILE`, or systemd's CREDENTIALS_DIRECTORY). */
+export const SECRET_FILE_VARIABLES = [
+  'DB_URL',
+  'DB_HOSTNAME',
+  'DB_DATABASE_NAME',
+  'DB_USERNAME',
+  'DB_PASSWORD',
+  'REDIS_PASSWORD',
+];
+
+/** Prefix of our own variables; the sidecar also reads them without it (they predate it). */
+export const ENV_PREFIX = 'IMMICH_AI_';
+
+/**
+ * The environment as the extension sees it: `IMMICH_AI_<NAME>` wins over `<NAME>`; with
+ * `prefixedOnly` (inside Immich's server, whose environment has PORT, JOB_* and such of its own)
+ * only prefixed names are read, plus Immich's own connection and media settings.
+ */
+export function extensionEnv(env: NodeJS.ProcessEnv, { prefixedOnly = false } = {}): NodeJS.ProcessEnv {
+  const prefixed = Object.fromEntries(
+    Object.entries(env)
+      .filter(([name]) => name.startsWith(ENV_PREFIX))
+      .map(([name, value]) => [name.slice(ENV_PREFIX.length), value]),
+  );
+  if (!prefixedOnly) return { ...env, ...prefixed };
+  const immichOwn = Object.fromEntries(Object.entries(env).filter(([name]) => IMMICH_OWN_VARIABLES.has(name)));
+  return { ...immichOwn, ...prefixed };
+}
+
+/** Immich's variables that mean the same thing to us, read under Immich's names inside Immich too. */
+const IMMICH_OWN_VARIABLES = new Set(['IMMICH_MEDIA_LOCATION']);
+
+/** `NAME_FILE` (or CREDENTIALS_DIRECTORY/NAME) read into `NAME`, as Immich's start script does. */
+function readSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  const problems: string[] = [];
+  for (const name of SECRET_FILE_VARIABLES) {
+    const credential = env.CREDENTIALS_DIRECTORY && join(env.CREDENTIALS_DIRECTORY, name);
+    const file = env[`${name}_FILE`] || (credential && existsSync(credential) ? credential : undefined);
+    if (!file) continue;
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\n+$/, '');
+    } catch (error) {
+      problems.push(`${name}_FILE: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError('extension', problems);
+  return out;
+}
+
 export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): ExtensionConfig {
-  const e = parseEnv(shape, env, {
+  const e = parseEnv(shape, readSecretFiles(extensionEnv(env)), {
     what: 'extension',
-    secrets: ['DB_URL', 'DB_PASSWORD', 'REDIS_PASSWORD', 'INFERENCE_API_KEY'],
+    secrets: ['DB_URL', 'DB_PASSWORD', 'REDIS_PASSWORD', 'REDIS_URL', 'INFERENCE_API_KEY'],
   });
   const url =
     e.DB_URL ??
@@ -189,7 +275,7 @@ export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): Exten
   return {
     port: e.PORT,
     host: e.HTTP_HOST,
-    database: { url, queryTimeoutMs: e.DB_QUERY_TIMEOUT_MS },
+    database: { url, ssl: sslOption(e.DB_SSL_MODE), queryTimeoutMs: e.DB_QUERY_TIMEOUT_MS },
     http: {
       headersTimeoutMs: Math.min(e.HEADERS_TIMEOUT_MS, e.UPLOAD_TIMEOUT_MS),
       uploadTimeoutMs: e.UPLOAD_TIMEOUT_MS,
@@ -198,12 +284,13 @@ export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): Exten
       maxConnectionsPerClient: e.MAX_CONNECTIONS_PER_CLIENT,
     },
     requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
-    redis: {
+    redis: e.REDIS_URL ?? {
       host: e.REDIS_HOSTNAME,
       port: e.REDIS_PORT,
       db: e.REDIS_DBINDEX,
       username: e.REDIS_USERNAME || undefined,
       password: e.REDIS_PASSWORD || undefined,
+      path: e.REDIS_SOCKET,
     },
     mediaLocation: e.IMMICH_MEDIA_LOCATION ?? detectMediaLocation(),
     inference: { url: e.INFERENCE_URL, apiKey: e.INFERENCE_API_KEY || undefined, timeoutMs: e.INFERENCE_TIMEOUT_MS },
@@ -235,4 +322,15 @@ export function loadExtensionConfig(env: NodeJS.ProcessEnv = process.env): Exten
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+/**
+ * libpq's modes in node-postgres' terms. node-postgres cannot fall back from TLS to plain, so allow and
+ * prefer connect without TLS (what Immich's own database expects); require encrypts without checking
+ * the certificate, as libpq does; verify-full checks it.
+ */
+function sslOption(mode: string | undefined): ExtensionConfig['database']['ssl'] {
+  if (mode === 'require') return { rejectUnauthorized: false };
+  if (mode === 'verify-full') return { rejectUnauthorized: true };
+  return false;
 }

@@ -3,7 +3,7 @@ import { Kysely, sql } from 'kysely';
 import sharp from 'sharp';
 import type { ExtensionConfig } from '../config/extension.config';
 import { MediaFileError, MediaRepository } from '../extension/assets/media.repository';
-import { createDatabase } from '../extension/database/create-database';
+import { connectDatabase } from '../extension/database/create-database';
 import { createMigrator, MIGRATION_SCHEMA } from '../extension/database/migrator';
 import { InferenceEndpoint, SIDECAR_DEFAULT_INFERENCE_URL } from '../extension/inference/inference-endpoint';
 import { describeFetchError, InferenceRepository } from '../extension/inference/inference.repository';
@@ -46,7 +46,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   const results: CheckResult[] = [];
   const add = (check: string, status: CheckStatus, detail: string) => results.push({ check, status, detail });
 
-  const db = createDatabase(config.database.url, { max: 1, applicationName: 'immich-ai doctor' });
+  const db = connectDatabase(config.database, { max: 1, applicationName: 'immich-ai doctor' });
   let settings: ImmichMlSettings | undefined;
   try {
     const reachable = await checkDatabase(db, config.database.url, add);
@@ -357,17 +357,13 @@ async function checkPredict(
 }
 
 async function checkQueue(config: ExtensionConfig, timeoutMs: number, add: Add): Promise<void> {
-  const { host, port, db, username, password } = config.redis;
-  const where = `Redis ${host}:${port} db ${db}`;
+  const { host, port, db, path } = config.redis;
+  const where = `Redis ${path ?? `${host}:${port}`} db ${db ?? 0}`;
   const queue = new Queue(QUEUE_NAME, {
     prefix: QUEUE_PREFIX,
     // One try, no reconnecting: a doctor reports an outage, it does not wait it out.
     connection: {
-      host,
-      port,
-      db,
-      username,
-      password,
+      ...config.redis,
       connectTimeout: timeoutMs,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Kysely, NO_MIGRATIONS, sql } from 'kysely';
 import type { ExtensionConfig } from '../config/extension.config';
-import { createDatabase } from '../extension/database/create-database';
+import { connectDatabase } from '../extension/database/create-database';
 import { checkResult, createMigrator, MIGRATION_SCHEMA } from '../extension/database/migrator';
 import { QUEUE_NAME, QUEUE_PREFIX } from '../extension/queue/queue.constants';
 
@@ -31,7 +31,7 @@ export interface UninstallReport {
 export class UninstallRefused extends Error {}
 
 export async function uninstall(config: ExtensionConfig, { apply }: { apply: boolean }): Promise<UninstallReport> {
-  const db = createDatabase(config.database.url, { max: 1, applicationName: 'immich-ai uninstall', queryTimeoutMs: 0 });
+  const db = connectDatabase(config.database, { max: 1, applicationName: 'immich-ai uninstall', queryTimeoutMs: 0 });
   const queue = new Queue(QUEUE_NAME, {
     prefix: QUEUE_PREFIX,
     connection: { ...config.redis, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null },

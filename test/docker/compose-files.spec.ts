@@ -163,21 +163,27 @@ describe('compose files', () => {
           interpolated.has(name) ||
           name === 'COMPOSE_FILE' ||
           // In Immich's .env, read by Immich's server and by our modules inside it.
-          (install === 'patched' && (immich.has(name) || EXTENSION_ENV_VARIABLES.includes(name)));
+          (install === 'patched' &&
+            (immich.has(name) ||
+              (name.startsWith('IMMICH_AI_') && EXTENSION_ENV_VARIABLES.includes(name.slice('IMMICH_AI_'.length)))));
         expect([install, name, known]).toEqual([install, name, true]);
       }
     }
   });
 
-  it("immich.env.example's commented defaults of the extension's variables are the parser's defaults", () => {
+  it("immich.env.example's commented settings of our modules are IMMICH_AI_ names with the parser's defaults", () => {
     const defaults = loadExtensionConfig({});
-    const shown = [...envExample('immich.env.example')].filter(
-      ([name, v]) => v.commented && EXTENSION_ENV_VARIABLES.includes(name),
+    const ours = [...envExample('immich.env.example')].filter(
+      ([name, v]) => v.commented && name.startsWith('IMMICH_AI_'),
     );
+    const shown = ours.filter(([name]) => EXTENSION_ENV_VARIABLES.includes(name.slice('IMMICH_AI_'.length)));
     expect(shown.length).toBeGreaterThan(5);
     for (const [name, { value }] of shown) {
       expect([name, loadExtensionConfig({ [name]: value })]).toEqual([name, defaults]);
     }
+    // Inside Immich a plain name would not be read: none is suggested.
+    const plain = [...envExample('immich.env.example')].filter(([name]) => EXTENSION_ENV_VARIABLES.includes(name));
+    expect(plain.map(([name]) => name).filter((name) => !/^(IMMICH_MEDIA_LOCATION)$/.test(name))).toEqual([]);
   });
 
   it.each(INSTALL_NAMES)(
@@ -518,6 +524,10 @@ describe('the documents and the compose files', () => {
       ...COMPOSE_FILES.flatMap((f) => [...interpolatedVariables(readText(join(DOCKER_DIR, f))).keys()]),
       ...INSTALL_NAMES.flatMap((i) => [...envExample(INSTALLS[i].example).keys()]),
     ]);
-    for (const name of names) expect([name, configuration.includes(`\`${name}\``)]).toEqual([name, true]);
+    // Our modules' settings in Immich's .env are documented once, under their plain names (plus the prefix rule).
+    const documented = (name: string) =>
+      configuration.includes(`\`${name}\``) ||
+      (name.startsWith('IMMICH_AI_') && configuration.includes(`\`${name.slice('IMMICH_AI_'.length)}\``));
+    for (const name of names) expect([name, documented(name)]).toEqual([name, true]);
   });
 });

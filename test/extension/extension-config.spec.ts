@@ -1,11 +1,23 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { detectMediaLocation, loadExtensionConfig } from '../../src/config/extension.config';
 import { ConfigError } from '../../src/config/parse-env';
+import { ExtensionModule } from '../../src/extension/extension.module';
+import { ImmichAiModule } from '../../src/extension/immich/immich-ai.module';
 
 describe('extension configuration', () => {
   it("uses Immich's variable names and defaults, so Immich's .env works unchanged", () => {
     const config = loadExtensionConfig({});
     expect(config.database.url).toBe('postgres://postgres:postgres@database:5432/immich');
-    expect(config.redis).toEqual({ host: 'redis', port: 6379, db: 0, username: undefined, password: undefined });
+    expect(config.redis).toEqual({
+      host: 'redis',
+      port: 6379,
+      db: 0,
+      username: undefined,
+      password: undefined,
+      path: undefined,
+    });
     expect(config.mediaLocation).toBe('/data');
     expect(config.port).toBe(2284);
     const custom = loadExtensionConfig({
@@ -75,10 +87,83 @@ describe('extension configuration', () => {
       ['OCR_MIN_RECOGNITION_SCORE', '1.5'],
       ['OCR_MAX_RESOLUTION', '100000'],
       ['SEARCH_CANDIDATES', '5'],
-      ['REDIS_DBINDEX', '16'],
+      ['REDIS_DBINDEX', '-1'],
       ['INFERENCE_URL', 'ftp://x'],
     ]) {
       expect(() => loadExtensionConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
     }
+  });
+});
+
+describe("Immich's other connection settings, and our prefix", () => {
+  it("reads REDIS_SOCKET, REDIS_URL in Immich's ioredis:// form, and DB_SSL_MODE as Immich does", () => {
+    expect(loadExtensionConfig({ REDIS_SOCKET: '/run/redis.sock' }).redis.path).toBe('/run/redis.sock');
+    const options = { host: 'sentinel-master', port: 26379, db: 2, password: 'pw' };
+    const url = `ioredis://${Buffer.from(JSON.stringify(options)).toString('base64')}`;
+    expect(loadExtensionConfig({ REDIS_URL: url, REDIS_HOSTNAME: 'ignored' }).redis).toEqual(options);
+    expect(() => loadExtensionConfig({ REDIS_URL: 'redis://x:6379' })).toThrow(
+      /REDIS_URL=\(hidden\): expected ioredis:\/\//,
+    );
+    expect(() => loadExtensionConfig({ REDIS_URL: 'ioredis://not-json' })).toThrow(/not base64 of a JSON object/);
+    expect(loadExtensionConfig({}).database.ssl).toBe(false);
+    expect(loadExtensionConfig({ DB_SSL_MODE: 'prefer' }).database.ssl).toBe(false);
+    expect(loadExtensionConfig({ DB_SSL_MODE: 'require' }).database.ssl).toEqual({ rejectUnauthorized: false });
+    expect(loadExtensionConfig({ DB_SSL_MODE: 'verify-full' }).database.ssl).toEqual({ rejectUnauthorized: true });
+    expect(() => loadExtensionConfig({ DB_SSL_MODE: 'sometimes' })).toThrow(/DB_SSL_MODE/);
+    expect(loadExtensionConfig({ REDIS_DBINDEX: '20' }).redis.db).toBe(20);
+  });
+
+  it("reads secrets from files as Immich's start script does (NAME_FILE, CREDENTIALS_DIRECTORY), never echoing them", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'immich-ai-secrets-'));
+    writeFileSync(join(dir, 'db-password'), 's3cret/pw\n');
+    writeFileSync(join(dir, 'REDIS_PASSWORD'), 'redis-pw');
+    const config = loadExtensionConfig({ DB_PASSWORD_FILE: join(dir, 'db-password'), CREDENTIALS_DIRECTORY: dir });
+    expect(config.database.url).toBe('postgres://postgres:s3cret%2Fpw@database:5432/immich');
+    expect(config.redis.password).toBe('redis-pw');
+    expect(() => loadExtensionConfig({ DB_PASSWORD_FILE: join(dir, 'missing') })).toThrow(
+      /DB_PASSWORD_FILE: cannot be read \(ENOENT\)/,
+    );
+  });
+
+  it('takes IMMICH_AI_-prefixed names over plain ones', () => {
+    expect(
+      loadExtensionConfig({ SEARCH_CANDIDATES: '300', IMMICH_AI_SEARCH_CANDIDATES: '400' }).search.candidates,
+    ).toBe(400);
+    expect(loadExtensionConfig({ IMMICH_AI_JOB_CONCURRENCY: '5' }).jobs.concurrency).toBe(5);
+  });
+
+  describe('inside Immich', () => {
+    const imported = (module: ReturnType<typeof ImmichAiModule.forImmich>) =>
+      (module.imports ?? []).map((child) => (child as { module?: unknown }).module);
+    const forImmich = (env: NodeJS.ProcessEnv) =>
+      ImmichAiModule.forImmich({ worker: 'microservices', kyselyToken: 'kysely' }, env);
+
+    it("reads only our IMMICH_AI_ variables: Immich's own PORT, JOB_* and REDIS_DBINDEX=20 do not concern it", () => {
+      const module = forImmich({
+        PORT: 'not-a-port',
+        JOB_CONCURRENCY: '0',
+        REDIS_DBINDEX: '20',
+        SEARCH_CANDIDATES: '1',
+      });
+      expect(imported(module)).toEqual([ExtensionModule]);
+    });
+
+    it('turns itself off, saying why, when one of our values is wrong: Immich runs on', () => {
+      const errors: string[] = [];
+      const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+        errors.push(String(chunk));
+        return true;
+      });
+      try {
+        const module = forImmich({ IMMICH_AI_SEARCH_CANDIDATES: '5', IMMICH_AI_DB_PASSWORD: 'hidden-pw' });
+        expect(module.imports ?? []).toEqual([]);
+        expect(module.providers ?? []).toEqual([]);
+      } finally {
+        spy.mockRestore();
+      }
+      const logged = errors.join('');
+      expect(logged).toMatch(/immich-ai is off until this is fixed/);
+      expect(logged).toMatch(/SEARCH_CANDIDATES=/);
+    });
   });
 });

@@ -2,6 +2,12 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { loadExtensionConfig } from '../../src/config/extension.config';
+import { QUEUE_NAME } from '../../src/extension/queue/queue.constants';
+import { createMigrator } from '../../src/extension/database/migrator';
+import { createSidecarApp } from '../../src/extension/sidecar/create-sidecar-app';
 import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
 
 /** `immich-ai migrate` on Immich's real schema, through the built CLI as a user runs it. */
@@ -122,5 +128,60 @@ describe('immich-ai migrate', () => {
     expect(failed).toEqual(expect.objectContaining({ code: 1 }));
     expect((failed as { stderr: string }).stderr).toContain('DB_URL=(hidden): expected a postgres:// URL');
     expect((failed as { stderr: string }).stderr).not.toContain('hunter2');
+  });
+});
+
+describe('the sidecar migrating at start', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('migrate-start');
+  });
+
+  afterAll(() => database?.drop());
+
+  it('builds indexes on a connection of its own, without the request traffic statement timeout, once for two processes', async () => {
+    // The first three migrations, then enough text that the 0004 index build outlasts 50 ms.
+    await createMigrator(database.db).migrateTo('0003-document-search-keys');
+    const user = await seedUser(database.db);
+    await sql`
+      INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt",
+        "fileModifiedAt", "localDateTime", checksum, "originalFileName")
+      SELECT gen_random_uuid(), 'd' || i, ${user.id}, 'test', 'IMAGE', '/p/' || i, now(), now(), now(),
+        sha256(i::text::bytea), i || '.jpg'
+      FROM generate_series(1, 20000) AS i`.execute(database.db);
+    await sql`
+      INSERT INTO immich_ai.ocr_document ("assetId", status, source, segmenter, attempts, text, "searchVector", "searchLatin", "ownerId", "fileCreatedAt")
+      SELECT id, 'done', 'inference', 'zhparser', 1, '增值税发票 invoice ' || "deviceAssetId",
+        to_tsvector('simple', '增 值 税 发 票 invoice ' || "deviceAssetId"), 'invoice ' || "deviceAssetId", "ownerId", now()
+      FROM asset`.execute(database.db);
+    const start = () =>
+      createSidecarApp(
+        loadExtensionConfig({
+          DB_URL: database.url,
+          REDIS_HOSTNAME: '127.0.0.1',
+          DB_QUERY_TIMEOUT_MS: '100',
+          JOB_WORKER: 'false',
+          NEW_ASSET_POLL_MS: '0',
+        }),
+        { logger: false },
+      );
+    const apps = await Promise.all([start(), start()]);
+    // Closed only once connected: BullMQ reports an error nobody listens to when closed mid-connect.
+    await Promise.all(apps.map((app) => app.app.get<Queue>(getQueueToken(QUEUE_NAME)).waitUntilReady()));
+    try {
+      const applied = await sql<{ name: string }>`SELECT name FROM immich_ai.migrations ORDER BY name`.execute(
+        database.db,
+      );
+      expect(applied.rows.map((row) => row.name)).toEqual([
+        '0001-ocr-documents',
+        '0002-document-owner-and-date',
+        '0003-document-search-keys',
+        '0004-one-search-index',
+        '0005-drop-failed-index',
+      ]);
+    } finally {
+      await Promise.all(apps.map((app) => app.close()));
+    }
   });
 });

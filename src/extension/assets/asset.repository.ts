@@ -85,6 +85,42 @@ export class AssetRepository {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * The newest preview's change id (asset_file.updateId: a UUIDv7 Immich renews whenever the file
+   * row changes, indexed), the far end of the new-asset poller's range.
+   */
+  @GenerateSql()
+  async latestPreviewChange(): Promise<string | null> {
+    // No max(uuid) in Postgres 15: the index, read backwards.
+    const row = await this.db
+      .selectFrom('asset_file')
+      .select('asset_file.updateId')
+      .where('asset_file.type', '=', 'preview')
+      .orderBy('asset_file.updateId', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.updateId ?? null;
+  }
+
+  /**
+   * Assets whose preview changed in (after, upTo] and that have no OCR yet, in change order: the
+   * poller walks the index from where it stopped, so a poll costs what is new, not the library.
+   */
+  @GenerateSql({ params: [DummyValue.UUID, DummyValue.UUID_2, DummyValue.NUMBER] })
+  async pageNewForOcr(
+    after: string | null,
+    upTo: string,
+    limit: number,
+  ): Promise<Array<{ id: string; change: string }>> {
+    return this.needingOcr('missing')
+      .select(['asset.id', 'asset_file.updateId as change'])
+      .$if(after !== null, (qb) => qb.where('asset_file.updateId', '>', after!))
+      .where('asset_file.updateId', '<=', upTo)
+      .orderBy('asset_file.updateId')
+      .limit(limit)
+      .execute();
+  }
+
   /** How many of one user's photos have not been read yet (a user's own view of the queue). */
   @GenerateSql({ params: [DummyValue.UUID] })
   async countMissingOcr(ownerId: string): Promise<number> {

@@ -14,6 +14,8 @@ export interface DatabaseOptions {
   queryTimeoutMs?: number;
   /** How long to wait for a connection, from the pool or a new one, before failing (503 upstream). */
   connectTimeoutMs?: number;
+  /** TLS to the server (DB_SSL_MODE); the URL's own sslmode applies when this is not given. */
+  ssl?: false | { rejectUnauthorized: boolean };
 }
 
 /** Request traffic: a search takes milliseconds at a million documents; ten seconds is a sick server. */
@@ -34,6 +36,7 @@ export function createDatabase(
     applicationName = 'immich-ai',
     queryTimeoutMs = DEFAULT_QUERY_TIMEOUT_MS,
     connectTimeoutMs = 5_000,
+    ssl,
   }: DatabaseOptions = {},
 ): Kysely<ExtensionDatabase> {
   const logger = new Logger('Database');
@@ -45,12 +48,21 @@ export function createDatabase(
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    ...(ssl !== undefined ? { ssl } : {}),
     ...(queryTimeoutMs > 0
       ? { statement_timeout: queryTimeoutMs, query_timeout: queryTimeoutMs + CLIENT_GRACE_MS }
       : {}),
   });
   pool.on('error', (error) => logger.warn(`idle database connection lost: ${error.message}`));
   return new Kysely<ExtensionDatabase>({ dialect: new PostgresDialect({ pool: new EvictingPool(pool) }) });
+}
+
+/** A pool to the database the configuration names (DB_URL or its parts, DB_SSL_MODE). */
+export function connectDatabase(
+  database: { url: string; ssl: false | { rejectUnauthorized: boolean } },
+  options: Omit<DatabaseOptions, 'ssl'> = {},
+): Kysely<ExtensionDatabase> {
+  return createDatabase(database.url, { ...options, ssl: database.ssl });
 }
 
 /** Errors after which a connection cannot be trusted with another query. */

@@ -78,6 +78,8 @@ export interface AssetFileTable {
   type: string;
   path: string;
   updatedAt: Timestamp;
+  /** A UUIDv7 Immich renews with every change of the row (indexed): changes in time order. */
+  updateId: string;
 }
 
 export interface AssetJobStatusTable {

@@ -1,10 +1,11 @@
-import { DynamicModule, Injectable, Module, UnauthorizedException } from '@nestjs/common';
+import { DynamicModule, Injectable, Logger, Module, UnauthorizedException } from '@nestjs/common';
 import type { Authenticator } from '../auth/auth.types';
 import { EXTENSION_DB } from '../database/database.tokens';
 import { ExtensionModule } from '../extension.module';
 import { ImmichMachineLearningEndpoint } from '../inference/inference-endpoint';
 import { ImmichIntegrationService } from './immich-integration.service';
-import { loadExtensionConfig } from '../../config/extension.config';
+import { ENV_PREFIX, extensionEnv, loadExtensionConfig } from '../../config/extension.config';
+import { ConfigError } from '../../config/parse-env';
 
 /** Inside Immich our REST routes are not served (Immich's own endpoints are), so nothing authenticates here. */
 @Injectable()
@@ -25,15 +26,26 @@ export interface ImmichAiModuleOptions {
  * The extension as a module of Immich's own server (the patched install). Immich's app.module imports
  * it in its API and microservices workers; it uses Immich's database connection, Immich's BullMQ
  * Redis connection (our queue keeps its own prefix) and Immich's machine-learning URL, and applies our
- * migrations after Immich's. Configuration: the same variables as the sidecar, all optional.
+ * migrations after Immich's. Configuration: our variables with the IMMICH_AI_ prefix only (Immich's
+ * environment has PORT, JOB_* and the like of its own), all optional. A bad value of ours turns the
+ * module off with one log line naming it; Immich itself runs on, as a stock server.
  */
 @Module({})
 export class ImmichAiModule {
-  static forImmich({ worker, kyselyToken }: ImmichAiModuleOptions): DynamicModule {
-    const config = loadExtensionConfig({
-      ...process.env,
-      JOB_WORKER: worker === 'microservices' ? (process.env.JOB_WORKER ?? 'true') : 'false',
-    });
+  static forImmich({ worker, kyselyToken }: ImmichAiModuleOptions, env = process.env): DynamicModule {
+    let config;
+    try {
+      config = loadExtensionConfig({
+        ...extensionEnv(env, { prefixedOnly: true }),
+        JOB_WORKER: worker === 'microservices' ? (env[`${ENV_PREFIX}JOB_WORKER`] ?? 'true') : 'false',
+      });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      new Logger('ImmichAi').error(
+        `immich-ai is off until this is fixed (Immich runs without OCR search and regenerate): ${error.message}`,
+      );
+      return { module: ImmichAiModule };
+    }
     const extension = ExtensionModule.forRoot({
       config,
       database: { provide: EXTENSION_DB, useExisting: kyselyToken },

@@ -69,6 +69,45 @@ order by
 limit
   $5;
 
+-- AssetRepository.latestPreviewChange
+select
+  "asset_file"."updateId"
+from
+  "asset_file"
+where
+  "asset_file"."type" = $1
+order by
+  "asset_file"."updateId" desc
+limit
+  $2;
+
+-- AssetRepository.pageNewForOcr
+select
+  "asset"."id",
+  "asset_file"."updateId" as "change"
+from
+  "asset"
+  inner join "asset_file" on "asset_file"."assetId" = "asset"."id"
+  and "asset_file"."type" = $1
+  left join "immich_ai"."ocr_document" as "document" on "document"."assetId" = "asset"."id"
+  left join "asset_job_status" on "asset_job_status"."assetId" = "asset"."id"
+where
+  "asset"."deletedAt" is null
+  and "asset"."visibility" in ($2, $3)
+  and (
+    "document"."assetId" is null
+    or (
+      "document"."source" = $4
+      and "asset_job_status"."ocrAt" > "document"."processedAt"
+    )
+  )
+  and "asset_file"."updateId" > $5
+  and "asset_file"."updateId" <= $6
+order by
+  "asset_file"."updateId"
+limit
+  $7;
+
 -- AssetRepository.countMissingOcr
 select
   count(*) as "count"

@@ -5,6 +5,7 @@ import { ClipJobService } from '../clip/clip-job.service';
 import { OcrJobService } from '../ocr/ocr-job.service';
 import { OcrIndexService } from '../ocr/ocr-index.service';
 import { describeJobError, isRetryable } from './job-errors';
+import { JobQueueRepository } from './job-queue.repository';
 import { AssetJobData, JobAttempt, JobName, JobStatus, QUEUE_NAME } from './queue.constants';
 
 type Handler = (data: AssetJobData, attempt: JobAttempt) => Promise<JobStatus>;
@@ -18,13 +19,38 @@ export class ExtensionJobProcessor extends WorkerHost {
   private readonly logger = new Logger('Jobs');
   private readonly handlers: Record<JobName, Handler>;
 
-  constructor(ocrJobs: OcrJobService, clipJobs: ClipJobService, index: OcrIndexService) {
+  constructor(
+    ocrJobs: OcrJobService,
+    clipJobs: ClipJobService,
+    index: OcrIndexService,
+    private readonly queue: JobQueueRepository,
+  ) {
     super();
     this.handlers = {
       [JobName.Ocr]: (data, attempt) => ocrJobs.handleOcr(data, attempt),
       [JobName.Clip]: (data) => clipJobs.handleClip(data),
       [JobName.Reindex]: () => index.handleReindex(),
     };
+  }
+
+  /** A regenerate that arrived while this job ran: run it once more now (see JobQueueRepository). */
+  @OnWorkerEvent('completed')
+  onCompleted(job: Job<AssetJobData>): Promise<void> {
+    return this.requeueIfAsked(job);
+  }
+
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<AssetJobData> | undefined): Promise<void> {
+    return job ? this.requeueIfAsked(job) : Promise.resolve();
+  }
+
+  private async requeueIfAsked(job: Job<AssetJobData>): Promise<void> {
+    if (!job.data?.assetId) return;
+    await this.queue
+      .requeueIfAskedWhileRunning(job.name as JobName, job.data.assetId)
+      .catch((error: unknown) =>
+        this.logger.warn(`re-queueing ${job.name} ${job.data.assetId}: ${(error as Error).message}`),
+      );
   }
 
   /** Redis away: BullMQ reconnects by itself; say so once per error instead of crashing. */
@@ -48,7 +74,8 @@ export class ExtensionJobProcessor extends WorkerHost {
       this.logger.warn(
         `${job.name} ${job.data.assetId}: ${reason} (try ${attempt.number}${attempt.last ? ', last' : ''})`,
       );
-      throw error;
+      // BullMQ stores the message as the failure users see: the reason, not the driver's words.
+      throw new Error(reason);
     }
   }
 }

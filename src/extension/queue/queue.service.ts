@@ -8,6 +8,8 @@ import type { ExtensionConfig } from '../../config/extension.config';
 
 /** Assets per page when feeding the queue from the database. */
 const PAGE = 1000;
+/** How often the new-asset poller looks at the whole library rather than at what changed. */
+const FULL_SWEEP_MS = 24 * 3600 * 1000;
 
 export type { OcrScope };
 
@@ -20,6 +22,8 @@ export class QueueService implements OnApplicationShutdown {
   private readonly logger = new Logger('Queue');
   private timer?: NodeJS.Timeout;
   private polling?: Promise<unknown>;
+  /** When the poller last swept the whole library; a restart goes on from the stored cursor. */
+  private lastSweep = Date.now();
   /** A bulk "queue missing/all" started from the API, running in the background. */
   private feeding?: { scope: OcrScope; queued: number; done: Promise<unknown> };
 
@@ -61,10 +65,43 @@ export class QueueService implements OnApplicationShutdown {
   /** One poll for new assets; a poll still running (a huge first import) is not started twice. */
   private pollOnce(): void {
     if (this.polling) return;
-    this.polling = this.queueOcr('missing')
+    this.polling = this.queueNew()
       .then((count) => count > 0 && this.logger.log(`queued OCR for ${count} new asset(s)`))
       .catch((error: unknown) => this.logger.warn(`looking for new assets failed: ${(error as Error).message}`))
       .finally(() => (this.polling = undefined));
+  }
+
+  /**
+   * Offers OCR for the photos whose preview appeared or changed since the last poll, each once: the
+   * poller keeps a cursor on Immich's change ids (in Redis, so a restart goes on where it stopped),
+   * and a poll costs what is new, however large the library and its backlog. Once a day, and when
+   * there is no cursor yet, it sweeps the whole library instead, for what a preview change does not
+   * show (a photo back from the Locked Folder, Immich's own OCR finishing later).
+   */
+  async queueNew(): Promise<number> {
+    const upTo = await this.assets.latestPreviewChange();
+    if (upTo === null) return 0;
+    let after = await this.queue.pollCursor();
+    let count = 0;
+    if (after === null || Date.now() - this.lastSweep > FULL_SWEEP_MS) {
+      count = await this.queueOcr('missing');
+      this.lastSweep = Date.now();
+    } else {
+      for (;;) {
+        const page = await this.assets.pageNewForOcr(after, upTo, PAGE);
+        if (page.length > 0) {
+          await this.queue.addAssetJobsBulk(
+            JobName.Ocr,
+            page.map((asset) => asset.id),
+          );
+          count += page.length;
+          after = page[page.length - 1].change;
+        }
+        if (page.length < PAGE) break;
+      }
+    }
+    await this.queue.setPollCursor(upTo);
+    return count;
   }
 
   /** Queues OCR for every asset in the scope, a page at a time; returns how many were offered. */

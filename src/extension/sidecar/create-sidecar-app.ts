@@ -8,7 +8,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { Kysely } from 'kysely';
 import { CREDENTIAL_QUERY_PARAMS, ImmichCredentialsAuthenticator } from '../auth/immich-credentials.authenticator';
-import { createDatabase } from '../database/create-database';
+import { connectDatabase } from '../database/create-database';
 import { AUTH_DB, EXTENSION_DB } from '../database/database.tokens';
 import { migrateToLatest } from '../database/migrator';
 import type { ExtensionDatabase } from '../database/schema';
@@ -37,23 +37,17 @@ export async function createSidecarApp(
   config: ExtensionConfig,
   { logger, migrate = true }: { logger?: LoggerService | LogLevel[] | false; migrate?: boolean } = {},
 ): Promise<SidecarApp> {
-  if (migrate) await migrateOnce(config.database.url);
-  const db = createDatabase(config.database.url, { queryTimeoutMs: config.database.queryTimeoutMs });
+  if (migrate) await migrateOnce(config.database);
+  const db = connectDatabase(config.database, { queryTimeoutMs: config.database.queryTimeoutMs });
   // Signing in has a pool of its own: one user's heavy searches cannot lock everyone else out.
-  const authDb = createDatabase(config.database.url, {
+  const authDb = connectDatabase(config.database, {
     max: 2,
     applicationName: 'immich-ai auth',
     queryTimeoutMs: config.database.queryTimeoutMs,
   });
   try {
     const segmenter = await chooseSegmenter(db, config.segmenter);
-    const redis = {
-      host: config.redis.host,
-      port: config.redis.port,
-      db: config.redis.db,
-      username: config.redis.username,
-      password: config.redis.password,
-    };
+    const redis = config.redis;
 
     @Module({
       imports: [
@@ -148,8 +142,8 @@ export async function createSidecarApp(
  * index build at a few million documents takes minutes). Kysely's migrator holds a lock while it
  * works, so processes starting together apply each migration once.
  */
-async function migrateOnce(url: string): Promise<void> {
-  const db = createDatabase(url, { max: 1, applicationName: 'immich-ai migrate', queryTimeoutMs: 0 });
+async function migrateOnce(database: ExtensionConfig['database']): Promise<void> {
+  const db = connectDatabase(database, { max: 1, applicationName: 'immich-ai migrate', queryTimeoutMs: 0 });
   try {
     const applied = await migrateToLatest(db);
     if (applied.length > 0) new Logger('Migrations').log(`applied ${applied.join(', ')}`);
