@@ -7,8 +7,10 @@ import { Device, openSession, ort, SessionOptions } from '../onnx/session';
 import { simplifyGraph } from '../onnx/simplify-graph';
 import { classifyAngles } from './classification/angle-classifier';
 import { Crop, cropFor } from './crop-sampler';
+import { mergeColumnChars } from './detection/column-merge';
 import { dbPostprocess } from './detection/db-postprocess';
-import { detectorInput, detectorSize } from './detection/det-preprocess';
+import { detectorLayout } from './detection/det-layout';
+import { detectorInput } from './detection/det-preprocess';
 import type { Point } from './detection/geometry';
 import { TextGate } from './detection/text-gate';
 import { findOcrModelFiles } from './model-files';
@@ -133,8 +135,8 @@ export class OcrEngine implements OcrReader {
     const t1 = performance.now();
 
     const runDetector = (tensor: Float32Array, w: number, h: number) => this.runDetector(tensor, w, h, cfg);
-    const full = detectorSize(image.width, image.height, cfg.det);
-    const gate = await this.gate.check(image, full, cfg, runDetector);
+    const layout = detectorLayout(image.width, image.height, cfg.det);
+    const gate = await this.gate.check(image, layout, cfg, runDetector);
     if (gate?.skipped) {
       const t = performance.now() - t0;
       return {
@@ -147,14 +149,18 @@ export class OcrEngine implements OcrReader {
       };
     }
 
-    const det = await detectorInput(image, cfg.det, this.detBuffers.pop());
+    const det = await detectorInput(image, layout, this.detBuffers.pop());
     let prob: Float32Array;
     try {
       prob = await runDetector(det.tensor, det.w, det.h);
     } finally {
       this.detBuffers.push(det.tensor);
     }
-    const boxes = readingOrder(dbPostprocess(prob, det.w, det.h, image.width, image.height, cfg.det));
+    const boxes = mergeColumnChars(
+      dbPostprocess(prob, layout, image.width, image.height, cfg.det),
+      cfg.verticalRatio,
+      cfg.det.columnMergeGap,
+    );
     const t2 = performance.now();
 
     let crops: Crop[] = boxes.map((b) => cropFor(b.points, cfg.verticalRatio));
@@ -169,16 +175,18 @@ export class OcrEngine implements OcrReader {
     // Boxes were found on the decoded copy; report them in pixels of the photo itself.
     const sx = info.width / image.width;
     const sy = info.height / image.height;
-    const lines: OcrLine[] = [];
-    boxes.forEach((box, i) => {
-      const { text, score } = texts[i];
-      if (!text || score < cfg.rec.textScoreMin) return;
-      const quad = box.points.flatMap(([x, y]) => [
+    const read = boxes
+      .map((box, i) => ({ points: box.points, boxScore: box.score, ...texts[i] }))
+      .filter((r) => r.text && r.score >= cfg.rec.textScoreMin);
+    const lines: OcrLine[] = readingOrder(read, cfg.verticalRatio).map(({ text, score, boxScore, points }) => ({
+      text,
+      score,
+      boxScore,
+      box: points.flatMap(([x, y]) => [
         Math.min(info.width - 1, Math.round(x * sx)),
         Math.min(info.height - 1, Math.round(y * sy)),
-      ]);
-      lines.push({ text, score, boxScore: box.score, box: quad as Quad });
-    });
+      ]) as Quad,
+    }));
     return {
       width: info.width,
       height: info.height,
