@@ -121,7 +121,8 @@ const TUNING: Screenshot[] = [
     width: 259,
     height: 133,
     css: "background:#f4f4f4;font-family:'WenQuanYi Micro Hei';color:#222;text-align:center",
-    html: line('登录', 'font-size:64px;font-weight:bold;padding-top:14px') + line('欢迎回来', 'font-size:14px;color:#777'),
+    html:
+      line('登录', 'font-size:64px;font-weight:bold;padding-top:14px') + line('欢迎回来', 'font-size:14px;color:#777'),
     lines: ['登录', '欢迎回来'],
   },
   {
@@ -138,8 +139,9 @@ const TUNING: Screenshot[] = [
     height: 54,
     css: "background:#fff;font-family:'WenQuanYi Micro Hei';color:#222;padding:3px 6px;font-size:17px;line-height:24px",
     html:
-      line('第一条 为规范相册管理，保护用户隐私，依据有关法律法规，制定本办法。本办法适用于平台上存储的全部照片与视频。') +
-      line('第二条 用户上传的照片仅用于备份与检索，未经用户同意，平台不得向第三方提供任何原始文件或识别结果。'),
+      line(
+        '第一条 为规范相册管理，保护用户隐私，依据有关法律法规，制定本办法。本办法适用于平台上存储的全部照片与视频。',
+      ) + line('第二条 用户上传的照片仅用于备份与检索，未经用户同意，平台不得向第三方提供任何原始文件或识别结果。'),
     lines: [
       '第一条 为规范相册管理，保护用户隐私，依据有关法律法规，制定本办法。本办法适用于平台上存储的全部照片与视频。',
       '第二条 用户上传的照片仅用于备份与检索，未经用户同意，平台不得向第三方提供任何原始文件或识别结果。',
@@ -206,10 +208,20 @@ const TUNING: Screenshot[] = [
     height: 2036,
     css: "background:#fffdf5;font-family:'AR PL UKai CN';color:#1a1a1a;font-size:104px;line-height:180px;padding:120px 57px",
     html: columns(
-      ['春江潮水连海平海上明月共潮生', '滟滟随波千万里何处春江无月明', '江流宛转绕芳甸月照花林皆似霰', '空里流霜不觉飞汀上白沙看不见'],
+      [
+        '春江潮水连海平海上明月共潮生',
+        '滟滟随波千万里何处春江无月明',
+        '江流宛转绕芳甸月照花林皆似霰',
+        '空里流霜不觉飞汀上白沙看不见',
+      ],
       'height:1500px',
     ),
-    lines: ['春江潮水连海平海上明月共潮生', '滟滟随波千万里何处春江无月明', '江流宛转绕芳甸月照花林皆似霰', '空里流霜不觉飞汀上白沙看不见'],
+    lines: [
+      '春江潮水连海平海上明月共潮生',
+      '滟滟随波千万里何处春江无月明',
+      '江流宛转绕芳甸月照花林皆似霰',
+      '空里流霜不觉飞汀上白沙看不见',
+    ],
   },
   {
     name: 'vertical-spaced',

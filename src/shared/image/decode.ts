@@ -119,13 +119,7 @@ export async function decodeRgb(
   shape: (pipeline: sharp.Sharp) => sharp.Sharp = (pipeline) => pipeline,
 ): Promise<RgbImage> {
   const attempt = (failOn: 'warning' | 'error') =>
-    toRgb(
-      shape(
-        sharp(input, { limitInputPixels: maxPixels, failOn, pages: 1 })
-          .rotate()
-          .toColourspace('srgb'),
-      ),
-    );
+    toRgb(shape(sharp(input, { limitInputPixels: maxPixels, failOn, pages: 1 }).rotate().toColourspace('srgb')));
   try {
     return await attempt('warning');
   } catch (error) {

@@ -38,9 +38,10 @@ export function detectorLayout(width: number, height: number, cfg: LayoutConfig)
   if (pw * ph * ratio * ratio > cfg.maxPixels) ratio = Math.sqrt(cfg.maxPixels / (pw * ph));
   let round = round32;
   if (ratio > 1 && pw * ph * ratio * ratio > cfg.maxEnlargedPixels) {
-    ratio = Math.max(1, Math.sqrt(cfg.maxEnlargedPixels / (pw * ph)));
-    // Rounded down, so that the cap holds after rounding too.
-    round = floor32;
+    ratio = Math.sqrt(cfg.maxEnlargedPixels / (pw * ph));
+    // Rounded down, so that the cap holds after rounding too; an image at the cap already keeps its size.
+    if (ratio > 1) round = floor32;
+    else ratio = 1;
   }
   const w = round(pw * ratio);
   const h = round(ph * ratio);

@@ -10,12 +10,14 @@ import { detectorInput } from './det-preprocess';
 export type RunDetector = (tensor: Float32Array, w: number, h: number) => Promise<Float32Array>;
 
 /**
- * The gate's detector input for a full pass laid out as `full`, or undefined where the gate does not
- * run: switched off, a full pass no larger than minPixels (a small image costs about what its gate
- * would), or a gate that would not be smaller than the full pass.
+ * The gate's detector input for a full pass laid out as `full` for an image `imageWidth` wide, or
+ * undefined where the gate does not run: switched off, a full pass no larger than minPixels (a small
+ * image costs about what its gate would), an enlarged image (small, or a strip: the gate's premise,
+ * large text that survives shrinking a large photo, does not hold), or a gate that would not be smaller
+ * than the full pass.
  */
-export function gateLayout(full: DetLayout, cfg: OcrConfig['gate']): DetLayout | undefined {
-  if (!cfg.enabled || full.w * full.h <= cfg.minPixels) return undefined;
+export function gateLayout(full: DetLayout, imageWidth: number, cfg: OcrConfig['gate']): DetLayout | undefined {
+  if (!cfg.enabled || full.w * full.h <= cfg.minPixels || full.iw > imageWidth) return undefined;
   const layout = scaleLayout(full, cfg.scale);
   return layout.w * layout.h < full.w * full.h ? layout : undefined;
 }
@@ -45,7 +47,7 @@ export class TextGate {
     cfg: OcrConfig,
     runDetector: RunDetector,
   ): Promise<OcrGateInfo | undefined> {
-    const layout = gateLayout(full, cfg.gate);
+    const layout = gateLayout(full, image.width, cfg.gate);
     if (!layout) return undefined;
     const t0 = performance.now();
     // The same bilinear resize and padding as the full pass, at the gate's scale.
