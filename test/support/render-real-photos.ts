@@ -55,7 +55,7 @@ export const DEBIAN_SOURCES: Array<[RealSetName, string, string, string[]]> = [
     ],
   ],
   [
-    'tuning',
+    'heldout',
     'text-page.png',
     `${SKIMAGE}/bw_text.png`,
     [
@@ -74,7 +74,7 @@ export const DEBIAN_SOURCES: Array<[RealSetName, string, string, string[]]> = [
   ['tuning', 'music-notes.png', `${OPENCV}/notes.png`, []],
   ['heldout', 'logo-white.png', `${OPENCV}/opencv-logo-white.png`, ['OpenCV']],
   [
-    'heldout',
+    'tuning',
     'book-photo.png',
     `${SKIMAGE}/page.png`,
     [

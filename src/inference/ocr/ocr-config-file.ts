@@ -25,6 +25,7 @@ const schema = z
         minSize: positive,
         useDilation: z.boolean(),
         columnMergeGap: z.number().min(0),
+        nativePass: z.boolean(),
       })
       .partial()
       .strict(),

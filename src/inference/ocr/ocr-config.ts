@@ -63,6 +63,14 @@ export interface OcrConfig {
     /** Dilate the bitmap with a 2x2 kernel before finding regions (use_dilation). */
     useDilation: boolean;
     /**
+     * An enlarged image (limitSideLen) is also detected at its own size, and the lines only that
+     * pass finds are added. Enlarging a blurred photo of a page lowers some lines' box scores under
+     * boxThresh: test/fixtures/ocr-real-tuning/book-photo.png (384x191) gave 7 of 7 lines at its
+     * own size, 4 of 7 enlarged to 1472x736 (RapidOCR's size) and 7 with both. The pass at the image's
+     * own size costs what a small image cost before enlarging. Ours.
+     */
+    nativePass: boolean;
+    /**
      * Characters of vertical text that the detector boxes one by one are joined into a column when
      * the gap between two, one above the other, is at most this many times the column's width, and
      * nothing beside them is as close (detection/column-merge.ts). Vertical Chinese set with wide
@@ -184,6 +192,7 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
     minSize: 3,
     useDilation: true,
     columnMergeGap: 0.6,
+    nativePass: true,
   },
   cls: { enabled: true, height: 48, width: 192, batchSize: 6, thresh: 0.9 },
   rec: { height: 48, minWidth: 48, batchSize: 6, runCostColumns: 32, textScoreMin: 0.5 },
