@@ -73,7 +73,7 @@ describe('MT-Photos API conformance', () => {
     }
   });
 
-  it('POST /ocr reads real images by the engine's rules: white text on transparent, vertical columns', async () => {
+  it('POST /ocr reads real images by the same rules as the engine: white text on transparent, vertical columns', async () => {
     const real = loadRealSet('heldout');
     for (const name of ['transparent-white', 'vertical']) {
       const { buf, lines } = real.find((image) => image.name === name)!;
