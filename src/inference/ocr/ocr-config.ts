@@ -8,9 +8,9 @@ export interface OcrConfig {
     /**
      * Short side of the detector input (RapidOCR's limit_side_len 736). A smaller image is enlarged
      * to it, as RapidOCR's limit_type min does: the detector finds little under about 10 px of its
-     * own input and breaks large type apart at its own size, so a 323x430 product photo detected at
-     * 320x416 gave 2 of its lines and at 736x992 all of them, and a 259x133 screenshot with one word
-     * in large type gave nothing. Unlike RapidOCR we also shrink: a 1440x1080 photo is detected at
+     * own input, so test/fixtures/ocr-real-tuning/box-photo.png (324x223, a photographed box) gave 1
+     * of its 9 lines detected at 320x224 and 5 at 1056x736, and the held-out 520x44 strip gave
+     * nothing at 512x32 and its whole line enlarged. Unlike RapidOCR we also shrink: a 1440x1080 photo is detected at
      * 992x736 instead of 1440x1088, half the pixels and half the detector time, with the same
      * accuracy on the fixtures. Immich: detection maxResolution.
      */
@@ -26,9 +26,9 @@ export interface OcrConfig {
     maxPixels: number;
     /**
      * Cap on the pixels of an enlarged detector input (a small image or a strip, see limitSideLen):
-     * no more than arenaKeepPixels, so enlarging never costs a detector reopen, and a small image
-     * costs at most about twice a 1440x1080 photo's detector run. A 1x1 icon is detected at 736x736;
-     * a 445x39 strip at 2848x704 where RapidOCR takes 3008x736. Ours.
+     * no more than arenaKeepPixels, so enlarging never costs a detector reopen, and a small image's
+     * detector input is at most 2.7 times a 1440x1080 photo's (992x736). A 1x1 icon is detected at
+     * 736x736; a 445x39 strip at 2848x672 where RapidOCR takes 3008x736. Ours.
      */
     maxEnlargedPixels: number;
     /**
