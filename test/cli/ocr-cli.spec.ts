@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { hugePngHeader, truncated } from '../support/bad-images';
 import { ocrFixture, ocrFixturePath } from '../support/fixtures';
+import { realSetDir } from '../support/real-photos';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
 
@@ -80,6 +81,18 @@ describe('immich-ai CLI (built)', () => {
     const { code, stdout } = await run(['ocr', ocrFixturePath('f03')]);
     expect(code).toBe(0);
     expect(stdout.trim().split('\n')).toEqual(['便利店 收银小票', '矿泉水 2.00', '面包 Bread 6.50', '合计 8.50']);
+  });
+
+  it('reads a one-line strip whole and vertical columns right to left, as the services do', async () => {
+    const dir = realSetDir('heldout');
+    const { code, stdout } = await run(['ocr', join(dir, 'strip-line.png'), join(dir, 'vertical.png')]);
+    expect(code).toBe(0);
+    const [strip, vertical] = stdout
+      .split(/==> .* <==\n/)
+      .slice(1)
+      .map((body) => body.replace(/ /g, '').trim().split('\n'));
+    expect(strip).toEqual(['二〇二四年春季学期期末考试成绩查询']);
+    expect(vertical).toEqual(['君不见黄河之水天上来', '奔流到海不复回', '君不见高堂明镜悲白发', '朝如青丝暮成雪']);
   });
 
   it('refuses a settings file with a wrong key before reading anything', async () => {

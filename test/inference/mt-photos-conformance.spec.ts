@@ -2,6 +2,7 @@ import { OcrEngine } from '../../src/inference/ocr/ocr-engine';
 import type { MtCheckResponse, MtClipResponse, MtOcrResponse } from '../../src/shared/wire/mt-photos';
 import { withoutSpaces } from '../support/cer';
 import { ocrFixture, ocrTruth } from '../support/fixtures';
+import { loadRealSet } from '../support/real-photos';
 import { API_KEY, dot, mtUpload, readJson, solidJpeg, startApp, testClipRoot, type RunningApp } from './helpers';
 
 /** Contract 2: the MT-Photos AI API's four routes, in the original service's shapes (strings everywhere). */
@@ -69,6 +70,15 @@ describe('MT-Photos API conformance', () => {
       });
     } finally {
       await engine.close();
+    }
+  });
+
+  it('POST /ocr reads real images by the same rules as the engine: white text on transparent, vertical columns', async () => {
+    const real = loadRealSet('heldout');
+    for (const name of ['transparent-white', 'vertical']) {
+      const { buf, lines } = real.find((image) => image.name === name)!;
+      const body = await ok<MtOcrResponse>(await mtUpload(server.url, '/ocr', buf));
+      expect(body.result.texts.map(withoutSpaces)).toEqual(lines.map(withoutSpaces));
     }
   });
 

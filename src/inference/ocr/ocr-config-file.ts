@@ -14,6 +14,9 @@ const schema = z
         limitSideLen: whole,
         maxSideLen: whole,
         maxPixels: whole,
+        maxEnlargedPixels: whole,
+        stripRatio: z.number().min(0),
+        stripMinSide: whole,
         arenaKeepPixels: whole,
         thresh: unit,
         boxThresh: unit,
@@ -21,6 +24,8 @@ const schema = z
         maxCandidates: whole,
         minSize: positive,
         useDilation: z.boolean(),
+        columnMergeGap: z.number().min(0),
+        nativePass: z.boolean(),
       })
       .partial()
       .strict(),

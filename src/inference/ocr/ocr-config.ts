@@ -6,20 +6,42 @@
 export interface OcrConfig {
   det: {
     /**
-     * Short side of the detector input (RapidOCR's limit_side_len 736), for images larger than it.
-     * Unlike RapidOCR's limit_type min, which only enlarges, we shrink: a 1440x1080 photo is
-     * detected at 992x736 instead of 1440x1088, half the pixels and half the detector time, with the
-     * same accuracy on the fixtures. A smaller image is never enlarged (its sides are only rounded to
-     * multiples of 32): a 64x64 or 1x1 image costs what its size says. Immich: detection maxResolution.
+     * Short side of the detector input (RapidOCR's limit_side_len 736). A smaller image is enlarged
+     * to it, as RapidOCR's limit_type min does: the detector finds little under about 10 px of its
+     * own input, so test/fixtures/ocr-real-tuning/box-photo.png (324x223, a photographed box) gave 1
+     * of its 9 lines detected at 320x224 and 5 at 1056x736, and the held-out 520x44 strip gave
+     * nothing at 512x32 and its whole line enlarged. Unlike RapidOCR we also shrink: a 1440x1080 photo is detected at
+     * 992x736 instead of 1440x1088, half the pixels and half the detector time, with the same
+     * accuracy on the fixtures. Immich: detection maxResolution.
      */
     limitSideLen: number;
     /** Cap on the long side so a 1:20 panorama or chat screenshot cannot make a giant tensor. Ours. */
     maxSideLen: number;
     /**
      * Cap on detector input pixels (2048 x 2048): the detector's memory grows with them, about
-     * 230 MB per million pixels here, so a large maxResolution on a large photo stays bounded. Ours.
+     * 230 MB per million pixels here, so a large maxResolution on a large photo stays bounded. This
+     * bounds the cost of a read; the decoder's own pixel limit (DEFAULT_MAX_PIXELS, HTTP 413) refuses
+     * an image, this never does. Ours.
      */
     maxPixels: number;
+    /**
+     * Cap on the pixels of an enlarged detector input (a small image or a strip, see limitSideLen):
+     * no more than arenaKeepPixels, so enlarging never costs a detector reopen, and a small image's
+     * detector input is at most 2.7 times a 1440x1080 photo's (992x736). A 1x1 icon is detected at
+     * 736x736; a 445x39 strip at 2848x672 where RapidOCR takes 3008x736. Ours.
+     */
+    maxEnlargedPixels: number;
+    /**
+     * A strip wider than this many times its height gets black bands above and below before
+     * detection (RapidOCR's use_vertical_padding, width_height_ratio 8; detection/det-layout.ts).
+     * 0 turns the bands off.
+     */
+    stripRatio: number;
+    /**
+     * RapidOCR's min_height 30: a strip no taller than this gets the bands too, and they make it at
+     * least twice this tall. Also its min_side_len (30), the size at which the strip rule is judged.
+     */
+    stripMinSide: number;
     /**
      * onnxruntime's CPU arena keeps the largest detector run's memory for the life of the session
      * (a 2048x2720 input: ~1.3 GB, measured). After a run larger than this many input pixels the
@@ -40,6 +62,21 @@ export interface OcrConfig {
     minSize: number;
     /** Dilate the bitmap with a 2x2 kernel before finding regions (use_dilation). */
     useDilation: boolean;
+    /**
+     * An enlarged image (limitSideLen) is also detected at its own size, and the lines only that
+     * pass finds are added. Enlarging a blurred photo of a page lowers some lines' box scores under
+     * boxThresh: test/fixtures/ocr-real-tuning/book-photo.png (384x191) gave 7 of 7 lines at its
+     * own size, 4 of 7 enlarged to 1472x736 (RapidOCR's size) and 7 with both. The pass at the image's
+     * own size costs what a small image cost before enlarging. Ours.
+     */
+    nativePass: boolean;
+    /**
+     * Characters of vertical text that the detector boxes one by one are joined into a column when
+     * the gap between two, one above the other, is at most this many times the column's width, and
+     * nothing beside them is as close (detection/column-merge.ts). Vertical Chinese set with wide
+     * letter-spacing was read row by row across its columns without it. 0 turns it off. Ours.
+     */
+    columnMergeGap: number;
   };
   cls: {
     /** Run the 0/180 degree classifier (use_cls). */
@@ -144,6 +181,9 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
     limitSideLen: 736,
     maxSideLen: 4096,
     maxPixels: 2048 * 2048,
+    maxEnlargedPixels: 2_000_000,
+    stripRatio: 8,
+    stripMinSide: 30,
     arenaKeepPixels: 2_000_000,
     thresh: 0.3,
     boxThresh: 0.5,
@@ -151,6 +191,8 @@ export const DEFAULT_OCR_CONFIG: OcrConfig = {
     maxCandidates: 1000,
     minSize: 3,
     useDilation: true,
+    columnMergeGap: 0.6,
+    nativePass: true,
   },
   cls: { enabled: true, height: 48, width: 192, batchSize: 6, thresh: 0.9 },
   rec: { height: 48, minWidth: 48, batchSize: 6, runCostColumns: 32, textScoreMin: 0.5 },

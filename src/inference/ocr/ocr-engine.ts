@@ -2,18 +2,21 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import { DEFAULT_MAX_PIXELS, ImageInfo, decodeRgb, readImageInfo } from '../../shared/image/decode';
+import { DEFAULT_MAX_PIXELS, ImageInfo, RgbImage, decodeRgb, readImageInfo } from '../../shared/image/decode';
 import { Device, openSession, ort, SessionOptions } from '../onnx/session';
 import { simplifyGraph } from '../onnx/simplify-graph';
 import { classifyAngles } from './classification/angle-classifier';
 import { Crop, cropFor } from './crop-sampler';
-import { dbPostprocess } from './detection/db-postprocess';
-import { detectorInput, detectorSize } from './detection/det-preprocess';
+import { uncovered } from './detection/uncovered-boxes';
+import { mergeColumnChars } from './detection/column-merge';
+import { dbPostprocess, type DetectedBox } from './detection/db-postprocess';
+import { type DetLayout, detectorLayout } from './detection/det-layout';
+import { detectorInput } from './detection/det-preprocess';
 import type { Point } from './detection/geometry';
 import { TextGate } from './detection/text-gate';
 import { findOcrModelFiles } from './model-files';
 import { DEFAULT_OCR_CONFIG, mergeOcrConfig, OcrConfig, OcrConfigOverrides } from './ocr-config';
-import type { OcrLine, OcrOutput, OcrReader, OcrRunOptions, Quad } from './ocr-types';
+import type { OcrLine, OcrOutput, OcrReader, OcrRunOptions, OcrTimings, Quad } from './ocr-types';
 import { readingOrder } from './reading-order';
 import { loadCharset, recognize } from './recognition/recognizer';
 
@@ -133,8 +136,8 @@ export class OcrEngine implements OcrReader {
     const t1 = performance.now();
 
     const runDetector = (tensor: Float32Array, w: number, h: number) => this.runDetector(tensor, w, h, cfg);
-    const full = detectorSize(image.width, image.height, cfg.det);
-    const gate = await this.gate.check(image, full, cfg, runDetector);
+    const layout = detectorLayout(image.width, image.height, cfg.det);
+    const gate = await this.gate.check(image, layout, cfg, runDetector);
     if (gate?.skipped) {
       const t = performance.now() - t0;
       return {
@@ -147,46 +150,74 @@ export class OcrEngine implements OcrReader {
       };
     }
 
-    const det = await detectorInput(image, cfg.det, this.detBuffers.pop());
-    let prob: Float32Array;
-    try {
-      prob = await runDetector(det.tensor, det.w, det.h);
-    } finally {
-      this.detBuffers.push(det.tensor);
+    const timings = { decodeMs: t1 - t0, detectMs: 0, classifyMs: 0, recogniseMs: 0, totalMs: 0 };
+    let read = await this.readLines(image, await this.detect(image, layout, cfg, timings), cfg, timings);
+    if (cfg.det.nativePass && layout.iw > image.width) {
+      // Only what the enlarged pass did not read: its lines cover the native pass's boxes of the same text.
+      const native = detectorLayout(image.width, image.height, {
+        ...cfg.det,
+        limitSideLen: Math.min(image.width, image.height),
+        stripRatio: 0,
+      });
+      const more = uncovered(read, await this.detect(image, native, cfg, timings));
+      if (more.length) read = read.concat(await this.readLines(image, more, cfg, timings));
     }
-    const boxes = readingOrder(dbPostprocess(prob, det.w, det.h, image.width, image.height, cfg.det));
-    const t2 = performance.now();
-
-    let crops: Crop[] = boxes.map((b) => cropFor(b.points, cfg.verticalRatio));
-    if (this.cls && cfg.cls.enabled && crops.length) crops = await classifyAngles(this.cls, image, crops, cfg.cls);
-    const t3 = performance.now();
-
-    const texts = crops.length ? await recognize(this.rec, this.charset, image, crops, cfg) : [];
-    const t4 = performance.now();
+    timings.totalMs = performance.now() - t0;
     // A large run's detector memory is given back before its answer goes out (see doneWithDetector).
     await this.reopening;
 
     // Boxes were found on the decoded copy; report them in pixels of the photo itself.
     const sx = info.width / image.width;
     const sy = info.height / image.height;
-    const lines: OcrLine[] = [];
-    boxes.forEach((box, i) => {
-      const { text, score } = texts[i];
-      if (!text || score < cfg.rec.textScoreMin) return;
-      const quad = box.points.flatMap(([x, y]) => [
+    const lines: OcrLine[] = readingOrder(read, cfg.verticalRatio).map(({ text, score, boxScore, points }) => ({
+      text,
+      score,
+      boxScore,
+      box: points.flatMap(([x, y]) => [
         Math.min(info.width - 1, Math.round(x * sx)),
         Math.min(info.height - 1, Math.round(y * sy)),
-      ]);
-      lines.push({ text, score, boxScore: box.score, box: quad as Quad });
-    });
+      ]) as Quad,
+    }));
     return {
       width: info.width,
       height: info.height,
       lines,
-      timings: { decodeMs: t1 - t0, detectMs: t2 - t1, classifyMs: t3 - t2, recogniseMs: t4 - t3, totalMs: t4 - t0 },
-      detector: { width: det.w, height: det.h },
+      timings,
+      detector: { width: layout.w, height: layout.h },
       ...(gate && { gate }),
     };
+  }
+
+  /**
+   * The detector on the image laid out as `layout`, DB post-processing and the column merge: boxes in
+   * the image's pixels. Its time is added to timings.detectMs.
+   */
+  private async detect(image: RgbImage, layout: DetLayout, cfg: OcrConfig, timings: OcrTimings) {
+    const t0 = performance.now();
+    const det = await detectorInput(image, layout, this.detBuffers.pop());
+    try {
+      const prob = await this.runDetector(det.tensor, det.w, det.h, cfg);
+      const boxes = dbPostprocess(prob, layout, image.width, image.height, cfg.det);
+      return mergeColumnChars(boxes, cfg.verticalRatio, cfg.det.columnMergeGap);
+    } finally {
+      this.detBuffers.push(det.tensor);
+      timings.detectMs += performance.now() - t0;
+    }
+  }
+
+  /** Classify and recognise the boxes' crops; the lines read with at least textScoreMin. */
+  private async readLines(image: RgbImage, boxes: DetectedBox[], cfg: OcrConfig, timings: OcrTimings) {
+    if (!boxes.length) return [];
+    const t0 = performance.now();
+    let crops: Crop[] = boxes.map((b) => cropFor(b.points, cfg.verticalRatio));
+    if (this.cls && cfg.cls.enabled) crops = await classifyAngles(this.cls, image, crops, cfg.cls);
+    const t1 = performance.now();
+    const texts = await recognize(this.rec, this.charset, image, crops, cfg);
+    timings.classifyMs += t1 - t0;
+    timings.recogniseMs += performance.now() - t1;
+    return boxes
+      .map((box, i) => ({ points: box.points, boxScore: box.score, ...texts[i] }))
+      .filter((r) => r.text && r.score >= cfg.rec.textScoreMin);
   }
 
   /** One detector run, counted as a user of the session so that a reopen never releases it mid-run. */

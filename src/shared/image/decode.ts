@@ -104,8 +104,8 @@ export async function readImageInfo(input: Buffer, maxPixels = DEFAULT_MAX_PIXEL
 }
 
 /**
- * Decodes to packed 8-bit sRGB: EXIF orientation applied, alpha flattened onto white, grey/CMYK/16-bit
- * converted. `shape` adds a resize. The first page only, the pixel limit enforced by libvips itself.
+ * Decodes to packed 8-bit sRGB: EXIF orientation applied, transparency flattened onto a background
+ * the image stays visible on (flattenForContrast), grey/CMYK/16-bit converted. `shape` adds a resize. The first page only, the pixel limit enforced by libvips itself.
  *
  * libvips is asked to fail on warnings first: that is how a JPEG whose header claims more pixels than
  * its data holds shows ("premature end of data segment") before the missing rows are decoded as grey,
@@ -119,14 +119,7 @@ export async function decodeRgb(
   shape: (pipeline: sharp.Sharp) => sharp.Sharp = (pipeline) => pipeline,
 ): Promise<RgbImage> {
   const attempt = (failOn: 'warning' | 'error') =>
-    toRgb(
-      shape(
-        sharp(input, { limitInputPixels: maxPixels, failOn, pages: 1 })
-          .rotate()
-          .flatten({ background: '#ffffff' })
-          .toColourspace('srgb'),
-      ),
-    );
+    toRgb(shape(sharp(input, { limitInputPixels: maxPixels, failOn, pages: 1 }).rotate().toColourspace('srgb')));
   try {
     return await attempt('warning');
   } catch (error) {
@@ -151,9 +144,36 @@ export async function decodeRgb(
 const SHORT_DATA = /premature end|truncated|not enough (image )?data|out of data/i;
 
 async function toRgb(pipeline: sharp.Sharp): Promise<RgbImage> {
-  const { data, info } = await pipeline.removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+  if (info.channels === 4) return { data: flattenForContrast(data), width: info.width, height: info.height };
   if (info.channels !== 3) throw new ImageInputError('undecodable', `unexpected ${info.channels} channels`);
   return { data, width: info.width, height: info.height };
+}
+
+/**
+ * RGBA to RGB over white, or over black where what is not transparent is light (mean luminance
+ * 0.299 R + 0.587 G + 0.114 B of the pixels that are not wholly transparent, at least 128): RapidOCR's rule
+ * (LoadImage.cvt_four_to_three). White text on a transparent PNG flattened onto white is a blank
+ * image; on black it reads. A fully transparent image goes onto white.
+ */
+export function flattenForContrast(rgba: Buffer): Buffer {
+  let sum = 0;
+  let count = 0;
+  for (let p = 0; p < rgba.length; p += 4) {
+    if (rgba[p + 3] === 0) continue;
+    sum += 0.299 * rgba[p] + 0.587 * rgba[p + 1] + 0.114 * rgba[p + 2];
+    count++;
+  }
+  const background = count && sum / count >= 128 ? 0 : 255;
+  const rgb = Buffer.allocUnsafe((rgba.length / 4) * 3);
+  for (let p = 0, q = 0; p < rgba.length; p += 4, q += 3) {
+    const a = rgba[p + 3] / 255;
+    const under = background * (1 - a);
+    rgb[q] = rgba[p] * a + under;
+    rgb[q + 1] = rgba[p + 1] * a + under;
+    rgb[q + 2] = rgba[p + 2] * a + under;
+  }
+  return rgb;
 }
 
 function describe(error: unknown): string {

@@ -1,4 +1,5 @@
 import type { OcrConfig } from '../ocr-config';
+import type { DetLayout } from './det-layout';
 import { convexHull, meanInsideQuad, minAreaRect, orderBox, Point, rectCorners } from './geometry';
 
 export interface DetectedBox {
@@ -10,23 +11,24 @@ export interface DetectedBox {
 /**
  * DB (Differentiable Binarization) post-processing as RapidOCR does it: threshold the probability
  * map, dilate, find connected regions, fit a min-area rectangle, score it on the probability map,
- * grow it by the unclip distance, and scale it back to the original image.
+ * grow it by the unclip distance, and map it back to the image (out of the layout's rectangle, past
+ * any strip padding, into `srcW` x `srcH` pixels).
  *
  * Regions are found as horizontal runs joined with union-find (8-connectivity), which gives each
  * region's left/right extreme per row directly: exactly the points its convex hull needs.
  */
 export function dbPostprocess(
   prob: Float32Array,
-  mapW: number,
-  mapH: number,
+  layout: DetLayout,
   srcW: number,
   srcH: number,
   cfg: OcrConfig['det'],
 ): DetectedBox[] {
+  const { w: mapW, h: mapH } = layout;
   const bitmap = binarize(prob, mapW, mapH, cfg.thresh, cfg.useDilation);
   const regions = findRegions(bitmap, mapW, mapH).slice(0, cfg.maxCandidates);
-  const sx = srcW / mapW;
-  const sy = srcH / mapH;
+  const sx = srcW / layout.iw;
+  const sy = srcH / layout.ih;
   const boxes: DetectedBox[] = [];
   for (const region of regions) {
     const hull = convexHull(region.points, region.count);
@@ -40,7 +42,8 @@ export function dbPostprocess(
     const distance = (area * cfg.unclipRatio) / perimeter;
     if (Math.min(rect.w, rect.h) + 2 * distance < cfg.minSize + 2) continue;
     const grown = orderBox(rectCorners(rect, distance)).map(
-      ([x, y]) => [clamp(Math.round(x * sx), 0, srcW), clamp(Math.round(y * sy), 0, srcH)] as Point,
+      ([x, y]) =>
+        [clamp(Math.round((x - layout.x) * sx), 0, srcW), clamp(Math.round((y - layout.y) * sy), 0, srcH)] as Point,
     );
     // RapidOCR's filter_tag_det_res: clockwise order, clip to the image, drop slivers.
     const pts = orderClockwise(grown).map(([x, y]) => [clamp(x, 0, srcW - 1), clamp(y, 0, srcH - 1)] as Point);

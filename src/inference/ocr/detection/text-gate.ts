@@ -1,25 +1,25 @@
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
 import type { RgbImage } from '../../../shared/image/decode';
 import type { OcrConfig } from '../ocr-config';
 import type { OcrGateInfo } from '../ocr-types';
 import { dbPostprocess } from './db-postprocess';
+import { type DetLayout, scaleLayout } from './det-layout';
 import { detectorInput } from './det-preprocess';
 
 /** Runs the detector on an input tensor (NCHW, 1x3xhxw) and gives its probability map (h x w). */
 export type RunDetector = (tensor: Float32Array, w: number, h: number) => Promise<Float32Array>;
 
-const round32 = (v: number) => Math.max(32, Math.round(v / 32) * 32);
-
 /**
- * The gate's detector input for a full pass of `full` (both multiples of 32), or undefined where the
- * gate does not run: switched off, a full pass no larger than minPixels (a small image costs about
- * what its gate would), or a gate that would not be smaller than the full pass.
+ * The gate's detector input for a full pass laid out as `full` for an image `imageWidth` wide, or
+ * undefined where the gate does not run: switched off, a full pass no larger than minPixels (a small
+ * image costs about what its gate would), an enlarged image (small, or a strip: the gate's premise,
+ * large text that survives shrinking a large photo, does not hold), or a gate that would not be smaller
+ * than the full pass.
  */
-export function gateSize(full: { w: number; h: number }, cfg: OcrConfig['gate']): { w: number; h: number } | undefined {
-  if (!cfg.enabled || full.w * full.h <= cfg.minPixels) return undefined;
-  const size = { w: round32(full.w * cfg.scale), h: round32(full.h * cfg.scale) };
-  return size.w * size.h < full.w * full.h ? size : undefined;
+export function gateLayout(full: DetLayout, imageWidth: number, cfg: OcrConfig['gate']): DetLayout | undefined {
+  if (!cfg.enabled || full.w * full.h <= cfg.minPixels || full.iw > imageWidth) return undefined;
+  const layout = scaleLayout(full, cfg.scale);
+  return layout.w * layout.h < full.w * full.h ? layout : undefined;
 }
 
 /**
@@ -40,27 +40,18 @@ export class TextGate {
   /** Gate input tensors free for reuse, as the engine keeps its full-size ones. */
   private readonly buffers: Float32Array[] = [];
 
-  /** Undefined where the gate does not run (gateSize); otherwise what it decided. */
+  /** Undefined where the gate does not run (gateLayout); otherwise what it decided. */
   async check(
     image: RgbImage,
-    full: { w: number; h: number },
+    full: DetLayout,
     cfg: OcrConfig,
     runDetector: RunDetector,
   ): Promise<OcrGateInfo | undefined> {
-    const size = gateSize(full, cfg.gate);
-    if (!size) return undefined;
+    const layout = gateLayout(full, image.width, cfg.gate);
+    if (!layout) return undefined;
     const t0 = performance.now();
-    // The same bilinear resize the full pass uses; the detector input is then exactly this size.
-    const small: RgbImage = {
-      width: size.w,
-      height: size.h,
-      data: await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-        .resize(size.w, size.h, { fit: 'fill', kernel: 'linear' })
-        .raw()
-        .toBuffer(),
-    };
-    const exact = { ...cfg.det, limitSideLen: Math.max(size.w, size.h), maxSideLen: Math.max(size.w, size.h) };
-    const input = await detectorInput(small, { ...exact, maxPixels: size.w * size.h }, this.buffers.pop());
+    // The same bilinear resize and padding as the full pass, at the gate's scale.
+    const input = await detectorInput(image, layout, this.buffers.pop());
     let prob: Float32Array;
     try {
       prob = await runDetector(input.tensor, input.w, input.h);
@@ -68,7 +59,7 @@ export class TextGate {
       this.buffers.push(input.tensor);
     }
     // Boxes in the photo's own pixels, so the sliver filter (<= 3 px) judges them as the full pass does.
-    const regions = dbPostprocess(prob, input.w, input.h, image.width, image.height, {
+    const regions = dbPostprocess(prob, layout, image.width, image.height, {
       ...cfg.det,
       boxThresh: cfg.gate.boxThresh,
       minSize: cfg.gate.minSize,
