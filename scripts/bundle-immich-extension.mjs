@@ -29,13 +29,13 @@ await build({
   target: 'node20',
   logLevel: 'warning',
   legalComments: 'inline',
-  // Immich v2.4.1's server dependencies (server/package.json); @node-rs/jieba is optional at run time.
+  // What the servers of every supported Immich release depend on (server/package.json); @node-rs/jieba
+  // is optional at run time. class-validator and class-transformer are inlined: v3 has neither (zod
+  // DTOs), and our REST DTOs, which use them, load with the module even where no route is served.
   external: [
     '@nestjs/*',
     'bullmq',
     'kysely',
-    'class-validator',
-    'class-transformer',
     'reflect-metadata',
     'rxjs',
     'pg',

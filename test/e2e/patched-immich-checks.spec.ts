@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
-const PATCHES = join(ROOT, 'patches', 'server');
+const PATCHES = join(ROOT, 'patches', 'v2.4.1', 'server');
 
 /** server/src/... files the patches change (not the spec files themselves). */
 export function patchedServerFiles(): string[] {

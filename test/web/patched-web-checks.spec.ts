@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
-const PATCHES = join(ROOT, 'patches', 'web');
+const PATCHES = join(ROOT, 'patches', 'v2.4.1', 'web');
 
 /** web/src/... files the patches change. */
 function patchedWebFiles(): string[] {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Kysely } from 'kysely';
+import { ExpressionBuilder, Kysely, sql } from 'kysely';
 import { DummyValue, GenerateSql } from '../database/generate-sql';
 import { EXTENSION_DB } from '../database/database.tokens';
 import { ExtensionDatabase, SEARCHABLE_VISIBILITY } from '../database/schema';
@@ -10,7 +10,10 @@ export interface AssetForJob {
   ownerId: string;
   deletedAt: Date | null;
   visibility: string;
+  /** The preview Immich shows: the edited one when the photo was edited in Immich v3's editor. */
   previewPath: string | null;
+  /** True when previewPath is that edited preview (Immich's own OCR read the unedited one). */
+  previewEdited: boolean;
   /** When Immich's own OCR job last ran on it (asset_job_status.ocrAt); null = never. */
   immichOcrAt: Date | null;
 }
@@ -24,21 +27,27 @@ export class AssetRepository {
   async getForJob(assetId: string): Promise<AssetForJob | undefined> {
     const row = await this.db
       .selectFrom('asset')
-      .leftJoin('asset_file', (join) =>
-        join.onRef('asset_file.assetId', '=', 'asset.id').on('asset_file.type', '=', 'preview'),
-      )
+      .leftJoinLateral(shownPreview, (join) => join.onTrue())
       .leftJoin('asset_job_status', 'asset_job_status.assetId', 'asset.id')
       .select([
         'asset.id',
         'asset.ownerId',
         'asset.deletedAt',
         'asset.visibility',
-        'asset_file.path as previewPath',
+        'preview.path as previewPath',
+        'preview.edited as previewEdited',
         'asset_job_status.ocrAt as immichOcrAt',
       ])
       .where('asset.id', '=', assetId)
       .executeTakeFirst();
-    return row && { ...row, deletedAt: toDate(row.deletedAt), immichOcrAt: toDate(row.immichOcrAt) };
+    return (
+      row && {
+        ...row,
+        previewEdited: row.previewEdited === true,
+        deletedAt: toDate(row.deletedAt),
+        immichOcrAt: toDate(row.immichOcrAt),
+      }
+    );
   }
 
   /** Of these ids, the ones this user owns and has not trashed: the ownership check of every write. */
@@ -69,8 +78,13 @@ export class AssetRepository {
   async pageForOcr(scope: 'missing' | 'failed' | 'all', afterId: string | null, limit: number): Promise<string[]> {
     const rows = await this.db
       .selectFrom('asset')
-      .innerJoin('asset_file', (join) =>
-        join.onRef('asset_file.assetId', '=', 'asset.id').on('asset_file.type', '=', 'preview'),
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('asset_file')
+            .select('asset_file.id')
+            .whereRef('asset_file.assetId', '=', 'asset.id')
+            .where('asset_file.type', '=', 'preview'),
+        ),
       )
       .leftJoin('immich_ai.ocr_document as document', 'document.assetId', 'asset.id')
       .leftJoin('asset_job_status', 'asset_job_status.assetId', 'asset.id')
@@ -108,5 +122,19 @@ export class AssetRepository {
       .execute();
   }
 }
+
+/**
+ * The asset's preview as Immich shows it: on Immich v3 an edited photo has a second preview row
+ * (asset_file.isEdited), which wins; v2 has one row and no such column, hence the JSON read of it.
+ */
+const shownPreview = (eb: ExpressionBuilder<ExtensionDatabase, 'asset'>) =>
+  eb
+    .selectFrom('asset_file')
+    .select(['asset_file.path', sql<boolean | null>`(to_jsonb(asset_file) ->> 'isEdited')::boolean`.as('edited')])
+    .whereRef('asset_file.assetId', '=', 'asset.id')
+    .where('asset_file.type', '=', 'preview')
+    .orderBy(sql`(to_jsonb(asset_file) ->> 'isEdited')::boolean`, sql`DESC NULLS LAST`)
+    .limit(1)
+    .as('preview');
 
 const toDate = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));

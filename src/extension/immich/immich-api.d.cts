@@ -28,9 +28,14 @@ export declare class ImmichAiModule {
 export declare class ImmichIntegrationService {
   rankOcrQuery(text: string | undefined, scope: SearchScope): Promise<RankedAssetIds | undefined>;
   /** Undefined unless SEARCH_MIXED is on and the request filters by nothing but its text. */
-  rankMixed(request: object, embedding: readonly number[] | string | undefined, scope: SearchScope): Promise<RankedAssetIds | undefined>;
+  rankMixed(
+    request: object,
+    embedding: readonly number[] | string | (() => Promise<readonly number[] | string>) | undefined,
+    scope: SearchScope,
+  ): Promise<RankedAssetIds | undefined>;
   /** Undefined unless `ocr` is set and the request filters by nothing else. */
   rankOcrText(request: object, scope: SearchScope): Promise<RankedAssetIds | undefined>;
   refreshOcr(assetIds: readonly string[]): Promise<void>;
   immichOcrDone(assetId: string): Promise<void>;
+  assetEdited(assetId: string): Promise<void>;
 }

@@ -30,6 +30,9 @@ export function isFiltered(request: Record<string, unknown>): boolean {
   );
 }
 
+/** A CLIP embedding as Immich hands it over: numbers, or the vector's text (`[0.1,...]`). */
+export type Embedding = readonly number[] | string;
+
 export interface RankedAssetIds {
   /** Asset ids, best first. */
   assetIds: string[];
@@ -67,11 +70,13 @@ export class ImmichIntegrationService {
    */
   async rankMixed(
     request: { query?: string } & Record<string, unknown>,
-    embedding: readonly number[] | string | undefined,
+    embedding: Embedding | (() => Promise<Embedding>) | undefined,
     scope: SearchScope,
   ): Promise<RankedAssetIds | undefined> {
     if (!request.query || !embedding || isFiltered(request) || !this.config.search.mixed) return undefined;
-    const vector = typeof embedding === 'string' ? (JSON.parse(embedding) as number[]) : embedding;
+    // A function embeds the text only when the answer is ours (Immich v3's hook runs before Immich embeds).
+    const text = typeof embedding === 'function' ? await embedding() : embedding;
+    const vector = typeof text === 'string' ? (JSON.parse(text) as number[]) : text;
     return this.ids(
       this.search.searchMixed(parseQuery(request.query), vector, this.bounded(scope), this.config.search),
     );
@@ -92,6 +97,14 @@ export class ImmichIntegrationService {
   /** `POST /api/assets/jobs` with `refresh-ocr` (access already checked by Immich): read the photos again. */
   async refreshOcr(assetIds: readonly string[]): Promise<void> {
     await this.queue.regenerate(assetIds, { ocr: true, clip: false });
+  }
+
+  /**
+   * A photo was edited in Immich (v3's editor made, changed or removed its edited preview): read the
+   * preview Immich shows now, for text and CLIP, so boxes match it and the photo stays findable.
+   */
+  async assetEdited(assetId: string): Promise<void> {
+    await this.queue.regenerate([assetId], { ocr: true, clip: true });
   }
 
   /** Immich's own OCR job stored new text for an asset: index it (no second OCR pass). */

@@ -28,7 +28,9 @@ export class OcrJobService {
     // Deleted, trashed or the hidden half of a live photo: nothing anyone will search for.
     if (!asset || asset.deletedAt || asset.visibility === 'hidden') return 'skipped';
 
-    const source: OcrSource = this.config.ocr.useImmichOcr && !force && asset.immichOcrAt ? 'immich' : 'inference';
+    // Immich's own OCR read the unedited preview: an edited photo (Immich v3) is read again, as shown.
+    const immich = this.config.ocr.useImmichOcr && !force && asset.immichOcrAt && !asset.previewEdited;
+    const source: OcrSource = immich ? 'immich' : 'inference';
     try {
       const lines = source === 'immich' ? await this.immichLines(assetId) : await this.readPreview(asset.previewPath);
       await this.documents.replace(assetId, {
