@@ -7,7 +7,8 @@
 #   scripts/immich-server.sh prepare           extract, install (pnpm, frozen lockfile) and build; prints the folder
 #   scripts/immich-server.sh dir               prints the folder (fails when it is not built yet)
 #   scripts/immich-server.sh prepare-patched   the same with our patches applied by `immich-ai patch` (after
-#                                              `npm run build`); rebuilt whenever the series or the bundle change
+#                                              `npm run build`); rebuilt whenever the series changes, and
+#                                              given the new bundle whenever that changes
 #   scripts/immich-server.sh patched-dir       prints that folder
 #   scripts/immich-server.sh prepare-web       the patched web app, built (minutes, about 3 GB of memory);
 #                                              rebuilt whenever what it is made of changes
@@ -53,15 +54,20 @@ WEB="$CACHE/immich-v$VERSION-web"
 TOOLCHAIN="$CACHE/toolchain-node$NODE_VERSION-pnpm$PNPM_VERSION-oazapfts$OAZAPFTS_VERSION"
 
 SERIES="$ROOT/patches/v$VERSION"
-[ -d "$SERIES" ] || SERIES="$ROOT/patches"
-# What a patched build is made of: the series (patches, i18n strings), the bundle `npm run build`
-# makes, and the patcher itself.
-series_files() {
-  find "$SERIES" "$ROOT/patches/i18n" -type f \( -name '*.patch' -o -name '*.json' \) 2>/dev/null | sort
-  printf '%s\n' "$ROOT/dist/immich/extension.cjs" "$ROOT/dist/immich/extension.d.cts" "$ROOT/dist/patching/immich-patcher.js"
-}
-patched_key() { series_files | grep -v '/web/' | xargs cat | sha256sum | cut -c1-16; }
+# What a patched tree is made of: the series' patches (server only for the server tree) and our
+# strings. The bundle (`npm run build`) is not compiled into Immich (its dist requires
+# ../immich-ai/extension.cjs at run time), so a new bundle is copied in without a rebuild.
+series_files() { find "$SERIES" "$ROOT/patches/i18n" -type f \( -name '*.patch' -o -name '*.json' \) 2>/dev/null | sort; }
+patched_key() { { series_files | grep -v -e '/web/' -e '/i18n/' | xargs cat; echo "$VERSION"; } | sha256sum | cut -c1-16; }
 web_key() { { series_files | xargs cat; echo "$VERSION"; } | sha256sum | cut -c1-16; }
+bundle_key() { cat "$ROOT/dist/immich/extension.cjs" "$ROOT/dist/immich/extension.d.cts" | sha256sum | cut -c1-16; }
+# refresh_bundle TREE: the current bundle into a patched tree (immich-ai patch: applied patches stay).
+refresh_bundle() {
+  local key; key="$(bundle_key)"
+  [ -f "$1/.immich-ai-bundle-key" ] && [ "$(cat "$1/.immich-ai-bundle-key")" = "$key" ] && return 0
+  node "$ROOT/dist/cli.js" patch "$1" >/dev/null
+  echo "$key" > "$1/.immich-ai-bundle-key"
+}
 
 toolchain_path() {
   [ -n "$NODE_VERSION" ] || return 0
@@ -93,6 +99,7 @@ case "${1:-prepare}" in
   patched-dir)
     [ -f "$PATCHED/.immich-ai-key" ] && [ "$(cat "$PATCHED/.immich-ai-key")" = "$(patched_key)" ] \
       || { log "patched server missing or stale: run IMMICH_VERSION=$VERSION scripts/immich-server.sh prepare-patched"; exit 1; }
+    refresh_bundle "$PATCHED"
     echo "$PATCHED"; exit 0 ;;
   web-dir)
     [ -f "$WEB/.immich-ai-web-key" ] && [ "$(cat "$WEB/.immich-ai-web-key")" = "$(web_key)" ] \
@@ -143,9 +150,11 @@ if [ "${1:-prepare}" = prepare-web ]; then
     # The web imports the SDK's compiled build/, which the archive does not ship.
     (cd "$WEB" && pnpm --filter @immich/sdk build >&2 && pnpm --filter immich-web build >&2)
   else
-    # The SDK the web imports is generated from the patched server's OpenAPI spec: build that server first.
-    install_build "$WEB"
-    node "$ROOT/dist/cli.js" patch --open-api "$WEB" >&2
+    # The SDK the web imports is generated from the patched server's OpenAPI spec (Immich's own
+    # generator, run on the built patched server), then copied into this tree.
+    "$0" prepare-patched >/dev/null
+    node "$ROOT/dist/cli.js" patch --open-api "$PATCHED" >&2
+    for file in open-api/immich-openapi-specs.json packages/sdk/src/fetch-client.ts; do cp "$PATCHED/$file" "$WEB/$file"; done
     (cd "$WEB" && SHARP_IGNORE_GLOBAL_LIBVIPS=true CI=1 pnpm "${WEB_FILTERS[@]}" install --frozen-lockfile --reporter=append-only >&2)
     (cd "$WEB" && pnpm "${WEB_FILTERS[@]}" build >&2)
   fi
@@ -156,10 +165,13 @@ fi
 
 if [ "${1:-prepare}" = prepare-patched ]; then
   key="$(patched_key)"
-  if [ -f "$PATCHED/.immich-ai-key" ] && [ "$(cat "$PATCHED/.immich-ai-key")" = "$key" ]; then echo "$PATCHED"; exit 0; fi
+  if [ -f "$PATCHED/.immich-ai-key" ] && [ "$(cat "$PATCHED/.immich-ai-key")" = "$key" ]; then
+    refresh_bundle "$PATCHED"; echo "$PATCHED"; exit 0
+  fi
   extract "$PATCHED" patch
   install_build "$PATCHED"
   echo "$key" > "$PATCHED/.immich-ai-key"
+  bundle_key > "$PATCHED/.immich-ai-bundle-key"
   echo "$PATCHED"; exit 0
 fi
 

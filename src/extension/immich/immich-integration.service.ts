@@ -24,7 +24,7 @@ const PRESENTATION_FIELDS = new Set([
 ]);
 
 /** True when a search request carries a filter besides the text. */
-export function isFiltered(request: Record<string, unknown>): boolean {
+export function isFiltered(request: object): boolean {
   return Object.entries(request).some(
     ([key, value]) => value !== undefined && value !== null && !PRESENTATION_FIELDS.has(key),
   );
@@ -45,6 +45,7 @@ export interface RankedAssetIds {
  */
 @Injectable()
 export class ImmichIntegrationService {
+  /** @internal Nest builds it; Immich's code only calls its methods (kept out of extension.d.cts). */
   constructor(
     @Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig,
     private readonly search: SearchRepository,
@@ -69,7 +70,7 @@ export class ImmichIntegrationService {
    * things our ranking does not know (people, places, dates, ...).
    */
   async rankMixed(
-    request: { query?: string } & Record<string, unknown>,
+    request: { query?: string },
     embedding: Embedding | (() => Promise<Embedding>) | undefined,
     scope: SearchScope,
   ): Promise<RankedAssetIds | undefined> {
@@ -87,7 +88,7 @@ export class ImmichIntegrationService {
    * index and ranking, whatever the prefix. Undefined when the request filters by more than text.
    */
   async rankOcrText(
-    request: { ocr?: string } & Record<string, unknown>,
+    request: { ocr?: string },
     scope: SearchScope,
   ): Promise<RankedAssetIds | undefined> {
     if (!request.ocr || isFiltered(request)) return undefined;
