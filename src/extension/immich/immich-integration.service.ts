@@ -87,10 +87,7 @@ export class ImmichIntegrationService {
    * The OCR field of Immich's metadata search (the "text in photo" filter of its search panel): our
    * index and ranking, whatever the prefix. Undefined when the request filters by more than text.
    */
-  async rankOcrText(
-    request: { ocr?: string },
-    scope: SearchScope,
-  ): Promise<RankedAssetIds | undefined> {
+  async rankOcrText(request: { ocr?: string }, scope: SearchScope): Promise<RankedAssetIds | undefined> {
     if (!request.ocr || isFiltered(request)) return undefined;
     return this.ids(this.search.searchOcr({ ...parseQuery(request.ocr), mode: 'ocr' }, this.bounded(scope)));
   }
