@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { supportedVersions } from '../../src/patching/immich-patcher';
+import { IMMICH_RELEASES } from '../../src/shared/immich-releases';
 import { VENDOR_DIR } from '../support/immich-server';
 
 /** `immich-ai patch` on fresh copies of every supported Immich release's source, through the built CLI. */
@@ -38,6 +39,10 @@ const RELEASES: Record<string, { paths: string[]; zh: string; contextLine: strin
 };
 
 type Result = { code?: number; stdout: string; stderr: string };
+
+it('has a patch series for every release immich-ai names as supported (doctor, tests), and no other', () => {
+  expect(supportedVersions()).toEqual([...IMMICH_RELEASES]);
+});
 
 describe.each(supportedVersions())('immich-ai patch on Immich v%s', (version) => {
   let root: string;

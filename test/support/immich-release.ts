@@ -7,8 +7,9 @@ import { join } from 'node:path';
  * IMMICH_VERSION=3.1.0 runs them on v3's); the end-to-end suites name their release themselves.
  */
 
-export const IMMICH_RELEASES = ['2.4.1', '3.1.0'] as const;
-export type ImmichRelease = (typeof IMMICH_RELEASES)[number];
+import { IMMICH_RELEASES, type ImmichRelease } from '../../src/shared/immich-releases';
+
+export { IMMICH_RELEASES, type ImmichRelease };
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
+import sharp from 'sharp';
 import { eventually } from '../../extension/support/sidecar';
 import { ocrTruth } from '../../support/fixtures';
-import type { ImmichRelease } from '../../support/immich-release';
+import { type ImmichRelease, major } from '../../support/immich-release';
 import type { ImmichClient } from '../../support/immich-server';
 import { ImmichStack, startImmichStack } from './immich-stack';
 
@@ -126,6 +127,58 @@ export function describePatchedImmich(version: ImmichRelease): void {
       await otherKey.request('POST', '/assets/jobs', { name: 'refresh-smart-search', assetIds: [assets.f08] }, [400]);
       expect(await lineIds(assets.f08)).toEqual(before);
     });
+
+    if (major(version) >= 3) {
+      it("reads an edited photo again as Immich shows it (v3's editor): text, boxes and CLIP of the edited preview", async () => {
+        const id = assets.f04;
+        const document = () =>
+          stack.db
+            .selectFrom('immich_ai.ocr_document')
+            .select(['source', 'processedAt'])
+            .where('assetId', '=', id)
+            .executeTakeFirstOrThrow();
+        const embedding = async () =>
+          (await stack.db.selectFrom('smart_search').select('embedding').where('assetId', '=', id).executeTakeFirst())
+            ?.embedding;
+        const before = { document: await document(), embedding: await embedding() };
+        // Rotated a quarter turn in Immich's editor, through its API: the lines now run top to bottom.
+        await admin.request('PUT', `/assets/${id}/edits`, { edits: [{ action: 'rotate', parameters: { angle: 90 } }] });
+        const edited = await eventually(async () => {
+          const { rows } = await sql<{ path: string }>`
+            SELECT path FROM asset_file WHERE "assetId" = ${id} AND type = 'preview' AND "isEdited"`.execute(stack.db);
+          const now = await document();
+          return (
+            rows.length === 1 &&
+            now.source === 'inference' &&
+            new Date(now.processedAt!) > new Date(before.document.processedAt!) &&
+            rows[0].path
+          );
+        }, 90_000);
+        const { width, height } = await sharp(edited).metadata();
+        expect(height).toBeGreaterThan(width!); // the landscape photo, turned
+        const lines = await stack.db
+          .selectFrom('immich_ai.ocr_line')
+          .select(['text', 'x1', 'y1', 'x2', 'y2', 'x3', 'y3', 'x4', 'y4'])
+          .where('assetId', '=', id)
+          .execute();
+        expect(lines.map((line) => line.text).sort()).toEqual([...ocrTruth.f04].sort());
+        for (const line of lines) {
+          // In the edited preview's pixels each box is taller than wide (normalised 0..1 to that preview).
+          const xs = [line.x1, line.x2, line.x3, line.x4].map((x) => x * width!);
+          const ys = [line.y1, line.y2, line.y3, line.y4].map((y) => y * height!);
+          expect([line.text, Math.max(...ys) - Math.min(...ys) > Math.max(...xs) - Math.min(...xs)]).toEqual([
+            line.text,
+            true,
+          ]);
+        }
+        expect((await admin.smartSearch('ocr:安全通道'))[0]).toBe(id);
+        expect((await admin.smartSearch('ocr:exit'))[0]).toBe(id);
+        // CLIP read the turned picture too.
+        expect(
+          await eventually(async () => ((await embedding()) !== before.embedding ? await embedding() : false), 60_000),
+        ).toBeTruthy();
+      }, 180_000);
+    }
 
     it('removes our rows when a photo is deleted in Immich', async () => {
       await admin.request('DELETE', '/assets', { ids: [assets.f01], force: true }, [204]);
