@@ -60,10 +60,17 @@ export async function startImmichStack({
   const admin = await ImmichClient.admin(immich.url, ADMIN.email, ADMIN.password);
   const assets: Record<string, string> = {};
   for (const name of photos) assets[name] = await admin.upload(ocrFixture(name), `${name}.jpg`);
-  // Immich thumbnails the photos, then runs its own OCR and CLIP through our gateway.
-  await eventually(async () => admin.queuesIdle(), 240_000, 1000);
+  // Immich thumbnails the photos, then runs its own OCR and CLIP through our gateway. Its queues can
+  // look idle between an upload's jobs, so it is done when they are idle and every photo has CLIP.
   const databaseUrl = dbUrl(database);
   const db = createDatabase(databaseUrl, { max: 2 });
+  await eventually(
+    async () =>
+      (await admin.queuesIdle()) &&
+      (await db.selectFrom('smart_search').select('assetId').execute()).length === photos.length,
+    240_000,
+    1000,
+  );
   return {
     ml,
     immich,
