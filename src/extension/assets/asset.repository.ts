@@ -133,7 +133,7 @@ const shownPreview = (eb: ExpressionBuilder<ExtensionDatabase, 'asset'>) =>
     .select(['asset_file.path', sql<boolean | null>`(to_jsonb(asset_file) ->> 'isEdited')::boolean`.as('edited')])
     .whereRef('asset_file.assetId', '=', 'asset.id')
     .where('asset_file.type', '=', 'preview')
-    .orderBy(sql`(to_jsonb(asset_file) ->> 'isEdited')::boolean`, sql`DESC NULLS LAST`)
+    .orderBy(sql`(to_jsonb(asset_file) ->> 'isEdited')::boolean`, (order) => order.desc().nullsLast())
     .limit(1)
     .as('preview');
 
