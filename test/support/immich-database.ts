@@ -139,7 +139,11 @@ export interface SeededUser {
   apiKey: string;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64');
+/** A secret's SHA-256 as Immich stores it: base64 text in v2, raw bytes (bytea) in v3. */
+async function storedHash(db: Kysely<ExtensionDatabase>, secret: string): Promise<string | Buffer> {
+  const digest = createHash('sha256').update(secret).digest();
+  return (await assetColumns(db)).has('checksumAlgorithm') ? digest : digest.toString('base64');
+}
 
 export async function seedUser(
   db: Kysely<ExtensionDatabase>,
@@ -157,7 +161,7 @@ export async function seedApiKey(
   permissions: string[],
 ): Promise<string> {
   const secret = randomBytes(32).toString('base64url');
-  await sql`INSERT INTO api_key (name, key, "userId", permissions) VALUES ('test', ${sha256(secret)}, ${userId}, ${permissions})`.execute(
+  await sql`INSERT INTO api_key (name, key, "userId", permissions) VALUES ('test', ${await storedHash(db, secret)}, ${userId}, ${permissions})`.execute(
     db,
   );
   return secret;
@@ -170,7 +174,7 @@ export async function seedSession(
   { expiresAt = null as Date | null } = {},
 ) {
   const token = randomBytes(32).toString('base64url');
-  await sql`INSERT INTO session (token, "userId", "expiresAt") VALUES (${sha256(token)}, ${userId}, ${expiresAt})`.execute(
+  await sql`INSERT INTO session (token, "userId", "expiresAt") VALUES (${await storedHash(db, token)}, ${userId}, ${expiresAt})`.execute(
     db,
   );
   return token;
