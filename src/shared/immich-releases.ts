@@ -21,7 +21,7 @@ export function releaseSupport(version: string, mode: InstallMode): ReleaseSuppo
   if ((IMMICH_RELEASES as readonly string[]).includes(release)) {
     return {
       status: 'ok',
-      detail: `Immich v${release}: supported ${mode === 'patched' ? '(patch series v' + release + ')' : 'as a sidecar'}`,
+      detail: `Immich v${release}: supported ${mode === 'patched' ? `(patch series v${release})` : 'as a sidecar'}`,
     };
   }
   if (mode === 'patched') {

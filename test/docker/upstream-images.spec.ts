@@ -1,5 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Instruction } from 'dockerfile-ast';
@@ -7,7 +9,6 @@ import { supportedVersions } from '../../src/patching/immich-patcher';
 import {
   DOCKER_DIR,
   dockerfileStages,
-  immichSourceDir,
   normalized,
   readText,
   ROOT,
@@ -26,38 +27,87 @@ const argValue = (stage: Stage | undefined, name: string) =>
     .map((i) => i.getArgumentsContent()!.split('='))
     .find(([key]) => key === name)?.[1];
 
+/** A release's stages in ours: `v<major>-builder`, ..., and the release's image `immich-v<release>`. */
+const stageName = (major: string, name: string | undefined, release: string) =>
+  name ? `v${major}-${name}` : `immich-v${release}`;
+
 /**
- * Immich's instruction as ours must read it: sources from the patched tree (`--from=patched /immich/`)
- * instead of the build context, everything else the same.
+ * Immich's instruction as ours must read it: sources from the patched tree
+ * (`--from=patched-v<major> /immich/`) instead of the build context, earlier stages by their prefixed
+ * names, everything else the same.
  */
-function fromPatchedTree(instruction: Instruction): string {
-  const text = normalized(instruction);
+function fromPatchedTree(instruction: Instruction, major: string): string {
+  const patched = `patched-v${major}`;
+  const text = normalized(instruction).replace(/--from=(server|web|cli|plugins) /g, `--from=v${major}-$1 `);
   if (instruction.getKeyword() === 'COPY' && !/--from=/.test(text)) {
-    return text.replace(/^COPY (?:\.\/)?/, 'COPY --from=patched /immich/');
+    return text.replace(/^COPY (?:\.\/)?/, `COPY --from=${patched} /immich/`);
   }
-  return text.replace(/--mount=type=bind,source=([\w.-]+),/g, '--mount=type=bind,from=patched,source=/immich/$1,');
+  return text.replace(/--mount=type=bind,source=([\w.-]+),/g, `--mount=type=bind,from=${patched},source=/immich/$1,`);
+}
+
+/** server/Dockerfile of a vendored Immich release, read from its archive. */
+function immichDockerfile(release: string): Stage[] {
+  const dir = mkdtempSync(join(tmpdir(), 'immich-dockerfile-'));
+  try {
+    const file = join(dir, 'Dockerfile');
+    writeFileSync(
+      file,
+      execFileSync('tar', ['-xJOf', join(VENDOR, `immich-v${release}.tar.xz`), `immich-v${release}/server/Dockerfile`]),
+    );
+    return dockerfileStages(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe("Immich's server image with the patches (docker/immich-server.Dockerfile)", () => {
   const ours = dockerfileStages(join(DOCKER_DIR, 'immich-server.Dockerfile'));
+  const flatten = (stages: Stage[], map: (i: Instruction) => string, name = (s: Stage) => s.name) =>
+    stages.flatMap((s) => [`FROM ${s.from}${name(s) ? ` AS ${name(s)}` : ''}`, ...s.instructions.map(map)]);
 
-  it("from its second stage on, it is Immich v2.4.1's server/Dockerfile reading the patched tree", () => {
-    const immich = dockerfileStages(join(immichSourceDir(), 'server', 'Dockerfile'));
-    const flatten = (stages: Stage[], map: (i: Instruction) => string) =>
-      stages.flatMap((s) => [`FROM ${s.from}${s.name ? ` AS ${s.name}` : ''}`, ...s.instructions.map(map)]);
-    expect(flatten(ours.slice(1), normalized)).toEqual(flatten(immich, fromPatchedTree));
+  it('builds the image of Immich v3.1.0 unless IMMICH_VERSION names another supported release', () => {
+    const image = ours[ours.length - 1];
+    expect(image.from).toBe('immich-v3.1.0');
+    expect(image.instructions).toEqual([]);
+    for (const release of supportedVersions()) expect(ours.map((s) => s.name)).toContain(`immich-v${release}`);
   });
 
-  it('its first stage fetches the pinned Immich commit and runs `immich-ai patch` on it', () => {
-    const [patched] = ours;
-    expect(patched.name).toBe('patched');
-    // The vendored source the tests build and patch is the same commit.
-    const vendored = /immich-app\/immich v([\d.]+) \(commit ([0-9a-f]+)\)/.exec(readText(join(VENDOR, 'README.md')));
-    expect(supportedVersions()).toContain(vendored?.[1]);
-    expect(argValue(patched, 'IMMICH_COMMIT')?.startsWith(vendored![2])).toBe(true);
-    const runs = patched.instructions.map(normalized);
-    expect(runs).toContainEqual(expect.stringContaining('test "$(git rev-parse HEAD)" = "$IMMICH_COMMIT"'));
-    expect(runs[runs.length - 1]).toBe('RUN npm run build && node dist/cli.js patch /immich');
+  describe.each(supportedVersions())('for Immich v%s', (release) => {
+    const major = release.split('.')[0];
+    const first = ours.findIndex((s) => s.name === `patched-v${major}`);
+    const last = ours.findIndex((s) => s.name === `immich-v${release}`);
+
+    it("has the stages of that release's own server/Dockerfile, reading the patched tree", () => {
+      const immich = immichDockerfile(release).map((s) => ({
+        ...s,
+        from: s.from === 'builder' ? `v${major}-builder` : s.from,
+      }));
+      expect(flatten(ours.slice(first + 1, last + 1), normalized)).toEqual(
+        flatten(
+          immich,
+          (i) => fromPatchedTree(i, major),
+          (s) => stageName(major, s.name, release),
+        ),
+      );
+    });
+
+    it('fetches the pinned commit of that release (the vendored one) and runs `immich-ai patch` on it', () => {
+      const patched = ours[first];
+      const row = readText(join(VENDOR, 'README.md'))
+        .split('\n')
+        .find((line) => line.includes(`immich-v${release}.tar.xz`));
+      const vendored = /commit ([0-9a-f]{7,})/.exec(row ?? '')?.[1];
+      expect(vendored).toBeDefined();
+      expect(argValue(patched, 'IMMICH_COMMIT')?.startsWith(vendored!)).toBe(true);
+      const runs = patched.instructions.map(normalized);
+      expect(runs).toContainEqual(expect.stringContaining('test "$(git rev-parse HEAD)" = "$IMMICH_COMMIT"'));
+      expect(runs).toContainEqual('RUN npm run build && node dist/cli.js patch /immich');
+      if (Number(major) >= 3) {
+        // Generated files come from Immich's generator run on the patched server, never from a patch.
+        expect(runs[runs.length - 1]).toContain('node /immich-ai/dist/cli.js patch --open-api /immich');
+        expect(runs[runs.length - 1]).toContain('oazapfts@7.5.0');
+      }
+    });
   });
 });
 
