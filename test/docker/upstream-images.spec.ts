@@ -6,14 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Instruction } from 'dockerfile-ast';
 import { supportedVersions } from '../../src/patching/immich-patcher';
-import {
-  DOCKER_DIR,
-  dockerfileStages,
-  normalized,
-  readText,
-  ROOT,
-  type Stage,
-} from './support/docker-files';
+import { DOCKER_DIR, dockerfileStages, normalized, readText, ROOT, type Stage } from './support/docker-files';
 
 /**
  * The two images we build on someone else's recipe: Immich's server (its own Dockerfile's stages, fed
