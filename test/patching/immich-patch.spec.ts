@@ -32,7 +32,7 @@ const RELEASES: Record<string, { paths: string[]; zh: string; contextLine: strin
     contextLine: 'const size = dto.size || 250;',
   },
   '3.1.0': {
-    paths: ['server/src', 'server/package.json', 'web/src/lib', 'i18n'],
+    paths: ['server/src', 'server/package.json', 'web/src', 'i18n'],
     zh: 'zh_Hans.json',
     contextLine: 'let checksum: Buffer | undefined;',
   },
