@@ -7,8 +7,8 @@
 #      object against the commit id, so the pinned id pins the content); this repository built
 #      (`npm run build` makes the extension bundle) and `immich-ai patch` run on that source: all
 #      patches or none, and a patch that does not apply stops the build naming its file and hunk.
-#      For v3 the patched server is then built once more there, so that Immich's own generator
-#      (`immich-ai patch --open-api`: its sync-open-api and oazapfts at the version it pins) writes
+#      The patched server is then built once more there, so that Immich's own generator
+#      (`immich-ai patch --open-api`: its sync-open-api, and oazapfts at the release's version) writes
 #      the OpenAPI spec and TypeScript SDK the web app imports; the build output is removed again.
 #   2. the stages of that release's own server/Dockerfile, unchanged but for their names (prefixed
 #      v<major>-) and where they read the source: `--from=patched-v<major> /immich/...` instead of
@@ -196,6 +196,15 @@ COPY migrations ./migrations
 COPY src ./src
 COPY patches ./patches
 RUN npm run build && node dist/cli.js patch /immich
+# Immich's generated files, regenerated: the patched server built with Immich's pnpm, its spec written by
+# its own sync-open-api, the SDK by oazapfts 6.2.1 (which reproduces v2.4.1's SDK byte for byte); then
+# only the sources stay for the stages below.
+RUN npm install --global --no-audit --no-fund pnpm@10.24.0 oazapfts@6.2.1 \
+  && cd /immich \
+  && SHARP_IGNORE_GLOBAL_LIBVIPS=true CI=1 pnpm install --filter immich --frozen-lockfile \
+  && pnpm --filter immich build \
+  && node /immich-ai/dist/cli.js patch --open-api /immich \
+  && rm -rf node_modules server/node_modules server/dist open-api/typescript-sdk/node_modules
 
 # ---- Immich v2.4.1 server/Dockerfile from here, reading the patched tree ----
 FROM ghcr.io/immich-app/base-server-dev:202511261514@sha256:cbcca5851fd11042463f09797e6d6068d94adbb108749e62aa69159df59c0591 AS v2-builder

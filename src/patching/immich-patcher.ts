@@ -349,7 +349,10 @@ export async function applyPatches(dir: string, files: PatchFiles): Promise<Patc
 
 // ---- generated files: Immich's own generator, after the patched server is built ----
 
-/** Where each release keeps its TypeScript SDK, and how Immich runs oazapfts on it (its mise.toml). */
+/**
+ * Where each release keeps its TypeScript SDK, and how Immich runs oazapfts on it (v3: its mise.toml,
+ * oazapfts 7.5.0; v2: open-api/bin/generate-open-api.sh, where oazapfts 6.2.1 reproduces the SDK).
+ */
 const SDKS: Array<{ from: string; source: string; oazapfts: string[] }> = [
   {
     from: '3.0.0',

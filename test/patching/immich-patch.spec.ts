@@ -20,14 +20,7 @@ const CLI = join(ROOT, 'dist', 'cli.js');
  */
 const RELEASES: Record<string, { paths: string[]; zh: string; contextLine: string }> = {
   '2.4.1': {
-    paths: [
-      'server/src',
-      'server/package.json',
-      'web/src/lib',
-      'i18n',
-      'open-api/immich-openapi-specs.json',
-      'open-api/typescript-sdk/src',
-    ],
+    paths: ['server/src', 'server/package.json', 'web/src/lib', 'i18n'],
     zh: 'zh_SIMPLIFIED.json',
     contextLine: 'const size = dto.size || 250;',
   },
