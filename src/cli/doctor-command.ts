@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import type { InstallMode } from '../shared/immich-releases';
 import { formatReport, runDoctor } from '../doctor/doctor';
 import { extensionConfigOrExit, parsePositiveInteger } from './serve-common';
 
@@ -19,15 +20,26 @@ export function doctorCommand(): Command {
       "inference services to check (default: $INFERENCE_URL, else the gateway's inference route)",
     )
     .option('--timeout <ms>', 'how long one quick check may take', parsePositiveInteger, 5000)
-    .action(async (options: { mlUrl?: string; inferenceUrl?: string[]; timeout: number }, command: Command) => {
-      const config = extensionConfigOrExit(command);
-      const results = await runDoctor({
-        config,
-        mlUrl: options.mlUrl,
-        inferenceUrls: options.inferenceUrl,
-        timeoutMs: options.timeout,
-      });
-      process.stdout.write(formatReport(results));
-      if (results.some((result) => result.status === 'fail')) process.exitCode = 1;
-    });
+    .addOption(
+      new Option('--mode <mode>', 'how immich-ai runs: beside Immich, or patched into its server')
+        .choices(['sidecar', 'patched'])
+        .default('sidecar'),
+    )
+    .action(
+      async (
+        options: { mlUrl?: string; inferenceUrl?: string[]; timeout: number; mode: InstallMode },
+        command: Command,
+      ) => {
+        const config = extensionConfigOrExit(command);
+        const results = await runDoctor({
+          config,
+          mlUrl: options.mlUrl,
+          inferenceUrls: options.inferenceUrl,
+          timeoutMs: options.timeout,
+          mode: options.mode,
+        });
+        process.stdout.write(formatReport(results));
+        if (results.some((result) => result.status === 'fail')) process.exitCode = 1;
+      },
+    );
 }

@@ -8,6 +8,7 @@ import { createMigrator, MIGRATION_SCHEMA } from '../extension/database/migrator
 import { InferenceEndpoint, SIDECAR_DEFAULT_INFERENCE_URL } from '../extension/inference/inference-endpoint';
 import { describeFetchError, InferenceRepository } from '../extension/inference/inference.repository';
 import { QUEUE_NAME, QUEUE_PREFIX } from '../extension/queue/queue.constants';
+import { type InstallMode, releaseSupport } from '../shared/immich-releases';
 import { type ImmichMlSettings, mlSettings, readImmichMlSettings } from './immich-settings';
 
 /**
@@ -36,6 +37,8 @@ export interface DoctorOptions {
   env?: NodeJS.ProcessEnv;
   /** Per quick request (/ping, /health, /metrics, Redis); model calls get longer (first use loads the model). */
   timeoutMs?: number;
+  /** How immich-ai runs: beside Immich (default) or patched into it; decides which Immich releases fit. */
+  mode?: InstallMode;
 }
 
 /** cn-clip ViT-B-16's embedding size, which Immich's smart_search must hold. */
@@ -51,6 +54,7 @@ export async function runDoctor(options: DoctorOptions): Promise<CheckResult[]> 
   try {
     const reachable = await checkDatabase(db, config.database.url, add);
     if (reachable) {
+      await checkImmichVersion(db, options.mode ?? 'sidecar', add);
       await checkExtensions(db, add);
       await checkMigrations(db, add);
       settings = await readImmichMlSettings(db, env);
@@ -160,6 +164,18 @@ async function checkExtensions<DB>(db: Kysely<DB>, add: Add): Promise<void> {
         "docker/database-zhparser.yml puts Immich's database image with it in place (patched install)",
     );
   }
+}
+
+/** The release Immich last started as (its version_history), and whether it is supported in this mode. */
+async function checkImmichVersion<DB>(db: Kysely<DB>, mode: InstallMode, add: Add): Promise<void> {
+  const { rows } = await sql<{ version: string }>`
+    SELECT version FROM version_history ORDER BY "createdAt" DESC LIMIT 1`.execute(db);
+  if (rows.length === 0) {
+    add('immich version', 'warn', "Immich's version_history is empty: start Immich once, then run doctor again");
+    return;
+  }
+  const { status, detail } = releaseSupport(rows[0].version, mode);
+  add('immich version', status, detail);
 }
 
 async function checkMigrations<DB>(db: Kysely<DB>, add: Add): Promise<void> {

@@ -19,6 +19,7 @@ import {
 import { emptyDir, startApp, testClipRoot, type RunningApp } from '../inference/helpers';
 import { createTestDatabase, seedAsset, seedUser, type TestDatabase } from '../support/immich-database';
 import { mediaWithPreviews } from '../extension/support/sidecar';
+import { TEST_IMMICH_VERSION } from '../support/immich-release';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services';
 
 /**
@@ -79,6 +80,8 @@ async function checked(url: string): Promise<void> {
 beforeAll(async () => {
   [database, redis, clip] = await Promise.all([createTestDatabase('doctor'), startPrivateRedis(), testClipRoot()]);
   await migrateToLatest(database.db);
+  // Immich records the release it starts as (the template was made by its migrations alone).
+  await sql`INSERT INTO version_history (version) VALUES (${TEST_IMMICH_VERSION})`.execute(database.db);
   inference = await startApp({ apiAuthKey: API_KEY, clip: { root: clip.root, modelName: 'ViT-B-16' }, ocrWorkers: 0 });
   immichMl = await startServer((_, res) => void res.end('{}'));
   gateway = await startOurGateway(inference.url);
@@ -111,6 +114,35 @@ describe('immich-ai doctor', () => {
     expect(checks.migrations.detail).toBe('5 of 5 applied (schema immich_ai)');
     expect(checks.zhparser.status).toBe('ok');
     expect(checks.queue.detail).toMatch(/0 waiting.*; 1 worker$/);
+  });
+
+  it("reads Immich's release and says whether it is supported, beside Immich and patched into it", async () => {
+    const versionCheck = async (mode: 'sidecar' | 'patched') =>
+      byCheck(await runDoctor({ config: extensionConfig(), env: {}, mode }))['immich version'];
+    expect(await versionCheck('sidecar')).toMatchObject({
+      status: 'ok',
+      detail: `Immich v${TEST_IMMICH_VERSION}: supported as a sidecar`,
+    });
+    expect(await versionCheck('patched')).toMatchObject({
+      status: 'ok',
+      detail: `Immich v${TEST_IMMICH_VERSION}: supported (patch series v${TEST_IMMICH_VERSION})`,
+    });
+    // Immich upgraded itself to a release this immich-ai does not know.
+    await sql`INSERT INTO version_history (version, "createdAt") VALUES ('3.2.0', now() + interval '1 minute')`.execute(
+      database.db,
+    );
+    try {
+      expect(await versionCheck('sidecar')).toMatchObject({
+        status: 'warn',
+        detail: expect.stringContaining('untested'),
+      });
+      expect(await versionCheck('patched')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('Immich v3.2.0 has no patch series (supported: v2.4.1, v3.1.0)'),
+      });
+    } finally {
+      await sql`DELETE FROM version_history WHERE version = '3.2.0'`.execute(database.db);
+    }
   });
 
   it('as a command: prints the report and exits 0, or 1 naming what failed', async () => {

@@ -7,9 +7,8 @@ import { EXTENSION_ENV_VARIABLES, loadExtensionConfig } from '../../src/config/e
 import { GATEWAY_ENV_VARIABLES, loadGatewayConfig, ROUTE_VARIABLE } from '../../src/config/gateway.config';
 import { INFERENCE_ENV_VARIABLES, loadInferenceConfig } from '../../src/config/inference.config';
 import { IMMICH_ENV_VARIABLES } from '../../src/doctor/immich-settings';
-import { IMMICH_VERSION } from '../../src/patching/immich-patcher';
+import { supportedVersions } from '../../src/patching/immich-patcher';
 import {
-  argValue,
   cliCommand,
   COMPOSE_FILES,
   type ComposeFile,
@@ -409,11 +408,14 @@ describe("the patched install over a user's own Immich compose file", () => {
     expect(server.image).not.toMatch(/^ghcr\.io\/immich-app\//);
     expect(INSTALLS.patched.hostPath(interpolate(server.build!.context, exampleEnv('patched')))).toBe(ROOT);
     const stages = dockerfileStages(dockerfileOf('patched', server));
-    // One release in three places: the overlay's default, the image's, and the patcher's check.
+    // One default release in three places (the overlay, the example .env, the image), the newest
+    // release patches/ has a series for; the image has a stage for each release with a series.
+    const newest = `v${supportedVersions().at(-1)}`;
     const overlayDefault = interpolatedVariables(readText(join(DOCKER_DIR, 'immich-ai.yml'))).get('IMMICH_VERSION');
-    expect(overlayDefault).toBe(`v${IMMICH_VERSION}`);
-    expect(argValue(stages[0], 'IMMICH_RELEASE')).toBe(`v${IMMICH_VERSION}`);
-    expect(envExample('immich.env.example').get('IMMICH_VERSION')?.value).toBe(`v${IMMICH_VERSION}`);
+    expect(overlayDefault).toBe(newest);
+    expect(readText(dockerfileOf('patched', server))).toContain(`ARG IMMICH_VERSION=${newest}`);
+    expect(envExample('immich.env.example').get('IMMICH_VERSION')?.value).toBe(newest);
+    for (const release of supportedVersions()) expect(stages.map((s) => s.name)).toContain(`immich-v${release}`);
     expect(Object.keys((server.build!.args ?? {}) as object)).toEqual(['IMMICH_VERSION', 'IMMICH_AI_URL']);
   });
 

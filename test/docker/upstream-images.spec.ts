@@ -1,20 +1,12 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Instruction } from 'dockerfile-ast';
-import { IMMICH_VERSION } from '../../src/patching/immich-patcher';
-import {
-  argValue,
-  DOCKER_DIR,
-  dockerfileStages,
-  immichSourceDir,
-  normalized,
-  readText,
-  ROOT,
-  type Stage,
-} from './support/docker-files';
+import { supportedVersions } from '../../src/patching/immich-patcher';
+import { argValue, DOCKER_DIR, dockerfileStages, normalized, readText, ROOT, type Stage } from './support/docker-files';
 
 /**
  * The two images we build on someone else's recipe: Immich's server (its own Dockerfile's stages, fed
@@ -30,78 +22,117 @@ const isBuildMetadata = (instruction: Instruction) =>
     instruction.getArgumentsContent()!,
   );
 
+/** The oazapfts that reproduces each release's SDK (scripts/immich-server.sh pins the same). */
+const OAZAPFTS: Record<string, string> = { '2.4.1': '6.2.1', '3.1.0': '7.5.0' };
+
+/** A release's stages in ours: `v<major>-builder`, ..., and the release's image `immich-v<release>`. */
+const stageName = (major: string, name: string | undefined, release: string) =>
+  name ? `v${major}-${name}` : `immich-v${release}`;
+
 /**
- * Immich's instruction as ours must read it: sources from the patched tree (`--from=patched /immich/`)
- * instead of the build context, everything else the same.
+ * Immich's instruction as ours must read it: sources from the patched tree
+ * (`--from=patched-v<major> /immich/`) instead of the build context, earlier stages by their prefixed
+ * names, everything else the same.
  */
-function fromPatchedTree(instruction: Instruction): string {
-  const text = normalized(instruction);
+function fromPatchedTree(instruction: Instruction, major: string): string {
+  const patched = `patched-v${major}`;
+  const text = normalized(instruction).replace(/--from=(server|web|cli|plugins) /g, `--from=v${major}-$1 `);
   if (instruction.getKeyword() === 'COPY' && !/--from=/.test(text)) {
-    return text.replace(/^COPY (?:\.\/)?/, 'COPY --from=patched /immich/');
+    return text.replace(/^COPY (?:\.\/)?/, `COPY --from=${patched} /immich/`);
   }
-  return text.replace(/--mount=type=bind,source=([\w.-]+),/g, '--mount=type=bind,from=patched,source=/immich/$1,');
+  return text.replace(/--mount=type=bind,source=([\w.-]+),/g, `--mount=type=bind,from=${patched},source=/immich/$1,`);
+}
+
+/** server/Dockerfile of a vendored Immich release, read from its archive. */
+function immichDockerfile(release: string): Stage[] {
+  const dir = mkdtempSync(join(tmpdir(), 'immich-dockerfile-'));
+  try {
+    const file = join(dir, 'Dockerfile');
+    writeFileSync(
+      file,
+      execFileSync('tar', ['-xJOf', join(VENDOR, `immich-v${release}.tar.xz`), `immich-v${release}/server/Dockerfile`]),
+    );
+    return dockerfileStages(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 describe("Immich's server image with the patches (docker/immich-server.Dockerfile)", () => {
   const ours = dockerfileStages(join(DOCKER_DIR, 'immich-server.Dockerfile'));
+  // Build metadata is left out on both sides: Immich's names its CI run, ours this build.
+  const flatten = (stages: Stage[], map: (i: Instruction) => string, name = (s: Stage) => s.name) =>
+    stages.flatMap((s) => [
+      `FROM ${s.from}${name(s) ? ` AS ${name(s)}` : ''}`,
+      ...s.instructions.filter((i) => !isBuildMetadata(i)).map(map),
+    ]);
 
-  it("from its second stage on, it is Immich v2.4.1's server/Dockerfile reading the patched tree", () => {
-    const immich = dockerfileStages(join(immichSourceDir(), 'server', 'Dockerfile'));
-    const flatten = (stages: Stage[], map: (i: Instruction) => string) =>
-      stages.flatMap((s) => [
-        `FROM ${s.from}${s.name ? ` AS ${s.name}` : ''}`,
-        ...s.instructions.filter((i) => !isBuildMetadata(i)).map(map),
-      ]);
-    expect(flatten(ours.slice(1), normalized)).toEqual(flatten(immich, fromPatchedTree));
-    // What was left out on Immich's side is only its build metadata.
-    expect(immich.flatMap((s) => s.instructions).filter(isBuildMetadata).length).toBeGreaterThan(5);
+  it("builds the image of the release IMMICH_VERSION (Immich's own variable) names, v3.1.0 by default", () => {
+    const image = ours[ours.length - 1];
+    // FROM immich-${IMMICH_VERSION}, with the ARG's default resolved.
+    expect(image.from).toBe('immich-v3.1.0');
+    expect(image.instructions).toEqual([]);
+    expect(readText(join(DOCKER_DIR, 'immich-server.Dockerfile'))).toMatch(/^ARG IMMICH_VERSION=v3\.1\.0$/m);
+    for (const release of supportedVersions()) expect(ours.map((s) => s.name)).toContain(`immich-v${release}`);
   });
 
-  it("says it is this build, not Immich's: every third-party link Immich reads points at immich-all-in-one", () => {
-    const final = ours[ours.length - 1].instructions.filter((i) => i.getKeyword() === 'ENV').map(normalized);
-    const env = Object.fromEntries(final.map((line) => line.replace(/^ENV /, '').split(/=(.*)/s).slice(0, 2)));
-    const dto = readText(join(immichSourceDir(), 'server', 'src', 'dtos', 'env.dto.ts'));
-    const thirdParty = [...dto.matchAll(/^\s+(IMMICH_THIRD_PARTY_\w+)\??:/gm)].map((m) => m[1]);
-    expect(thirdParty.length).toBe(4);
-    for (const name of thirdParty)
-      expect([name, env[name]]).toEqual([name, expect.stringMatching(/^\$\{IMMICH_AI_URL\}/)]);
-    // Immich's source at the pinned commit; no link to Immich's CI runs or image, which did not build it.
-    expect(env.IMMICH_SOURCE_COMMIT).toBe('${IMMICH_COMMIT}');
-    expect(env.IMMICH_BUILD_URL).toBeUndefined();
-    expect(env.IMMICH_BUILD_IMAGE_URL).toBe('${IMMICH_AI_URL}');
-    const declared = ours[ours.length - 1].instructions.filter((i) => i.getKeyword() === 'ARG').map(normalized);
-    expect(declared).toEqual(['ARG IMMICH_RELEASE', 'ARG IMMICH_COMMIT', 'ARG IMMICH_AI_URL']);
-  });
+  describe.each(supportedVersions())('for Immich v%s', (release) => {
+    const major = release.split('.')[0];
+    const first = ours.findIndex((s) => s.name === `patched-v${major}`);
+    const last = ours.findIndex((s) => s.name === `immich-v${release}`);
 
-  it('refuses to build another release than the patches are for, saying what to set', () => {
-    const [patched] = ours;
-    const check = patched.instructions
-      .filter((i) => i.getKeyword() === 'RUN')
-      .map((i) => i.getTextContent().replace(/^RUN /, '').replace(/\\\n/g, '\n'))
-      .find((run) => run.includes('IMMICH_VERSION'))!;
-    const guard = check.slice(0, check.indexOf('&& git init'));
-    const run = (version: string) =>
-      spawnSync('sh', ['-c', guard], {
-        env: { IMMICH_VERSION: version, IMMICH_RELEASE: argValue(patched, 'IMMICH_RELEASE')! },
-        encoding: 'utf8',
-      });
-    const refused = run('v2');
-    expect(refused.status).toBe(1);
-    expect(refused.stderr).toContain(`set IMMICH_VERSION=v${IMMICH_VERSION} in Immich's .env`);
-    expect(run(`v${IMMICH_VERSION}`).status).toBe(0);
-  });
+    it("has the stages of that release's own server/Dockerfile, reading the patched tree", () => {
+      const immich = immichDockerfile(release).map((s) => ({
+        ...s,
+        from: s.from === 'builder' ? `v${major}-builder` : s.from,
+      }));
+      expect(flatten(ours.slice(first + 1, last + 1), normalized)).toEqual(
+        flatten(
+          immich,
+          (i) => fromPatchedTree(i, major),
+          (s) => stageName(major, s.name, release),
+        ),
+      );
+    });
 
-  it('its first stage fetches the pinned Immich commit and runs `immich-ai patch` on it', () => {
-    const [patched] = ours;
-    expect(patched.name).toBe('patched');
-    // The vendored source the tests build and patch is the same commit.
-    const vendored = /immich-app\/immich v([\d.]+) \(commit ([0-9a-f]+)\)/.exec(readText(join(VENDOR, 'README.md')));
-    expect(vendored?.[1]).toBe(IMMICH_VERSION);
-    expect(argValue(patched, 'IMMICH_COMMIT')?.startsWith(vendored![2])).toBe(true);
-    const runs = patched.instructions.map(normalized);
-    expect(runs).toContainEqual(expect.stringContaining('test "$(git rev-parse HEAD)" = "$IMMICH_COMMIT"'));
-    expect(runs[runs.length - 1]).toBe('RUN npm run build && node dist/cli.js patch /immich');
-    expect(patched.from).toMatch(/^node:24[\w.-]*@sha256:[0-9a-f]{64}$/);
+    it("says it is this build, not Immich's: every third-party link Immich reads points at immich-all-in-one", () => {
+      const image = ours[last];
+      const env = Object.fromEntries(
+        image.instructions
+          .filter((i) => i.getKeyword() === 'ENV')
+          .map((i) => normalized(i).replace(/^ENV /, '').split(/=(.*)/s).slice(0, 2)),
+      );
+      const dto = execFileSync(
+        'tar',
+        ['-xJOf', join(VENDOR, `immich-v${release}.tar.xz`), `immich-v${release}/server/src/dtos/env.dto.ts`],
+        { encoding: 'utf8' },
+      );
+      const thirdParty = [...dto.matchAll(/^\s+(IMMICH_THIRD_PARTY_\w+)\??:/gm)].map((m) => m[1]);
+      expect(thirdParty.length).toBeGreaterThanOrEqual(4);
+      for (const name of thirdParty)
+        expect([name, env[name]]).toEqual([name, expect.stringMatching(/^\$\{IMMICH_AI_URL\}/)]);
+      // Immich's source at the pinned commit; no link to Immich's CI runs or image, which did not build it.
+      expect(env.IMMICH_SOURCE_COMMIT).toBe(argValue(ours[first], 'IMMICH_COMMIT'));
+      expect(env.IMMICH_BUILD_URL).toBeUndefined();
+      expect(env.IMMICH_BUILD_IMAGE_URL).toBe('${IMMICH_AI_URL}');
+    });
+
+    it('fetches the pinned commit of that release (the vendored one) and runs `immich-ai patch` on it', () => {
+      const patched = ours[first];
+      expect(patched.from).toMatch(/^node:24[\w.-]*@sha256:[0-9a-f]{64}$/);
+      const row = readText(join(VENDOR, 'README.md'))
+        .split('\n')
+        .find((line) => line.includes(`immich-v${release}.tar.xz`));
+      const vendored = /commit ([0-9a-f]{7,})/.exec(row ?? '')?.[1];
+      expect(vendored).toBeDefined();
+      expect(argValue(patched, 'IMMICH_COMMIT')?.startsWith(vendored!)).toBe(true);
+      const runs = patched.instructions.map(normalized);
+      expect(runs).toContainEqual(expect.stringContaining('test "$(git rev-parse HEAD)" = "$IMMICH_COMMIT"'));
+      expect(runs).toContainEqual('RUN npm run build && node dist/cli.js patch /immich');
+      // Generated files come from Immich's generator run on the patched server, never from a patch.
+      expect(runs[runs.length - 1]).toContain('node /immich-ai/dist/cli.js patch --open-api /immich');
+      expect(runs[runs.length - 1]).toContain(`oazapfts@${OAZAPFTS[release]}`);
+    });
   });
 });
 

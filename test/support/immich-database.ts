@@ -6,15 +6,19 @@ import { Kysely, sql } from 'kysely';
 import { Client } from 'pg';
 import { createDatabase } from '../../src/extension/database/create-database';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
+import { ImmichRelease, immichBuild, major, releaseEnv, TEST_IMMICH_VERSION } from './immich-release';
 
 /**
- * Test databases with Immich v2.4.1's real schema: Immich's own migrations (from the server that
- * scripts/immich-server.sh builds) create a template database once; each test file gets a fresh copy.
+ * Test databases with a real Immich schema (v2.4.1, or v3.1.0 with IMMICH_VERSION=3.1.0): Immich's own
+ * migrations (from the server that scripts/immich-server.sh builds) create a template database once per
+ * release; each test file gets a fresh copy.
  */
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-/** Bumped when the template's recipe changes, so an old template is not reused. */
-export const TEMPLATE_DB = 'immich_ai_template_v2_4_1_r1';
+/** The template of a release; the suffix is bumped when the recipe changes, so an old one is not reused. */
+export const templateDb = (version: ImmichRelease = TEST_IMMICH_VERSION): string =>
+  `immich_ai_template_v${version.replace(/\./g, '_')}_r1`;
+export const TEMPLATE_DB = templateDb();
 const ROOT = join(__dirname, '..', '..');
 
 /** The URL of a database on the test Postgres. */
@@ -35,8 +39,9 @@ export async function withAdminClient<T>(fn: (client: Client) => Promise<T>): Pr
   }
 }
 
-/** Creates the template once per machine (about 5 s); later runs find it. Called by jest's globalSetup. */
-export async function ensureTemplateDatabase(): Promise<void> {
+/** Creates the template once per machine (about 5-10 s); later runs find it. Called by jest's globalSetup. */
+export async function ensureTemplateDatabase(version: ImmichRelease = TEST_IMMICH_VERSION): Promise<void> {
+  const template = templateDb(version);
   const exists = await withAdminClient(async (client) => {
     const { rows: extensions } = await client.query<{ name: string }>(
       "SELECT name FROM pg_available_extensions WHERE name IN ('vector', 'zhparser')",
@@ -47,18 +52,38 @@ export async function ensureTemplateDatabase(): Promise<void> {
         `Postgres lacks ${missing.join(' and ')}: run ../shared/vendor/install-pg-extensions.sh (as root) first`,
       );
     }
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE_DB]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
     return rowCount === 1;
   });
   if (exists) return;
 
-  const immichDir = execFileSync(join(ROOT, 'scripts', 'immich-server.sh'), ['dir'], { encoding: 'utf8' }).trim();
-  const building = `${TEMPLATE_DB}_${process.pid}`;
+  const immichDir = immichBuild('dir', version);
+  const building = `${template}_${process.pid}`;
   await withAdminClient((client) => client.query(`CREATE DATABASE "${building}"`));
-  // Immich's own migration runner: the schema exactly as a v2.4.1 server creates it on first start.
-  execFileSync(process.execPath, [join(immichDir, 'server', 'dist', 'bin', 'migrations.js'), 'run'], {
-    cwd: join(immichDir, 'server'),
-    env: { ...process.env, DB_URL: dbUrl(building), DB_VECTOR_EXTENSION: 'pgvector', NO_COLOR: '1' },
+  // Immich's own migration runner: the schema exactly as the server creates it on first start (v2's
+  // dist/bin/migrations.js; v3's `migrations:run` script, @immich/sql-tools over dist/schema/migrations).
+  const server = join(immichDir, 'server');
+  const [command, args] =
+    major(version) >= 3
+      ? [
+          'node',
+          [
+            join(server, 'node_modules', '@immich', 'sql-tools', 'sql-tools.mjs'),
+            '-u',
+            dbUrl(building),
+            'migrations',
+            'run',
+          ],
+        ]
+      : [process.execPath, [join(server, 'dist', 'bin', 'migrations.js'), 'run']];
+  execFileSync(command, args, {
+    cwd: server,
+    env: releaseEnv(version, {
+      ...process.env,
+      DB_URL: dbUrl(building),
+      DB_VECTOR_EXTENSION: 'pgvector',
+      NO_COLOR: '1',
+    }),
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const client = new Client({ connectionString: dbUrl(building) });
@@ -70,9 +95,9 @@ export async function ensureTemplateDatabase(): Promise<void> {
   }
   await withAdminClient(async (client) => {
     // Another jest run may have finished first; either template is fine.
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE_DB]);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
     if (rowCount === 1) await client.query(`DROP DATABASE "${building}"`);
-    else await client.query(`ALTER DATABASE "${building}" RENAME TO "${TEMPLATE_DB}"`);
+    else await client.query(`ALTER DATABASE "${building}" RENAME TO "${template}"`);
   });
 }
 
@@ -106,7 +131,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   };
 }
 
-// ---- seeding, the way Immich v2.4.1 stores things ----
+// ---- seeding, the way Immich stores things (v2.4.1 and v3.1.0 differ in the asset table) ----
 
 export interface SeededUser {
   id: string;
@@ -115,7 +140,11 @@ export interface SeededUser {
   apiKey: string;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64');
+/** A secret's SHA-256 as Immich stores it: base64 text in v2, raw bytes (bytea) in v3. */
+async function storedHash(db: Kysely<ExtensionDatabase>, secret: string): Promise<string | Buffer> {
+  const digest = createHash('sha256').update(secret).digest();
+  return (await assetColumns(db)).has('checksumAlgorithm') ? digest : digest.toString('base64');
+}
 
 export async function seedUser(
   db: Kysely<ExtensionDatabase>,
@@ -133,7 +162,7 @@ export async function seedApiKey(
   permissions: string[],
 ): Promise<string> {
   const secret = randomBytes(32).toString('base64url');
-  await sql`INSERT INTO api_key (name, key, "userId", permissions) VALUES ('test', ${sha256(secret)}, ${userId}, ${permissions})`.execute(
+  await sql`INSERT INTO api_key (name, key, "userId", permissions) VALUES ('test', ${await storedHash(db, secret)}, ${userId}, ${permissions})`.execute(
     db,
   );
   return secret;
@@ -147,7 +176,7 @@ export async function seedSession(
 ) {
   const token = randomBytes(32).toString('base64url');
   await sql`INSERT INTO session (token, "userId", "expiresAt", "pinExpiresAt")
-    VALUES (${sha256(token)}, ${userId}, ${expiresAt}, ${pinExpiresAt})`.execute(db);
+    VALUES (${await storedHash(db, token)}, ${userId}, ${expiresAt}, ${pinExpiresAt})`.execute(db);
   return token;
 }
 
@@ -165,10 +194,13 @@ export async function seedAsset(db: Kysely<ExtensionDatabase>, options: SeedAsse
   const id = randomUUID();
   const created = options.fileCreatedAt ?? new Date('2024-01-01T00:00:00Z');
   const fileName = options.originalFileName ?? `${id}.jpg`;
+  // v2 has the uploading device's ids; v3 dropped them and requires the checksum's algorithm.
+  const v3 = (await assetColumns(db)).has('checksumAlgorithm');
+  const device = v3 ? sql`'sha1'` : sql`${fileName}, 'test'`;
   await sql`
-    INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
-      "localDateTime", checksum, "originalFileName", visibility, "deletedAt")
-    VALUES (${id}, ${fileName}, ${options.ownerId}, 'test', 'IMAGE', ${`/data/upload/${fileName}`}, ${created}, ${created},
+    INSERT INTO asset (id, ${sql.raw(v3 ? '"checksumAlgorithm"' : '"deviceAssetId", "deviceId"')}, "ownerId", type,
+      "originalPath", "fileCreatedAt", "fileModifiedAt", "localDateTime", checksum, "originalFileName", visibility, "deletedAt")
+    VALUES (${id}, ${device}, ${options.ownerId}, 'IMAGE', ${`/data/upload/${fileName}`}, ${created}, ${created},
       ${created}, ${randomBytes(20)}, ${fileName}, ${options.visibility ?? 'timeline'}::asset_visibility_enum, ${options.deletedAt ?? null})`.execute(
     db,
   );
@@ -178,4 +210,19 @@ export async function seedAsset(db: Kysely<ExtensionDatabase>, options: SeedAsse
     );
   }
   return id;
+}
+
+const columnsByDb = new WeakMap<object, Promise<Set<string>>>();
+
+/** The columns of Immich's asset table in this database (they differ between v2 and v3). */
+function assetColumns(db: Kysely<ExtensionDatabase>): Promise<Set<string>> {
+  if (!columnsByDb.has(db)) {
+    columnsByDb.set(
+      db,
+      sql<{ column_name: string }>`SELECT column_name FROM information_schema.columns WHERE table_name = 'asset'`
+        .execute(db)
+        .then(({ rows }) => new Set(rows.map((row) => row.column_name))),
+    );
+  }
+  return columnsByDb.get(db)!;
 }

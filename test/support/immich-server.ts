@@ -1,19 +1,21 @@
-import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ImmichRelease, immichBuild, major, releaseEnv, TEST_IMMICH_VERSION } from './immich-release';
 import { freePort } from './private-services';
 
 /**
- * A real Immich v2.4.1 server (API + microservices workers), built by scripts/immich-server.sh and
- * started with the vendored run-immich.sh on a database and Redis index of the test's own, plus a
- * small client for the REST calls the tests make as a user would.
+ * A real Immich server (API + microservices workers; v2.4.1 or v3.1.0, the latter on Node 24), built
+ * by scripts/immich-server.sh and started with the vendored run-immich.sh on a database and Redis index
+ * of the test's own, plus a small client for the REST calls the tests make as a user would.
  */
 
 const ROOT = join(__dirname, '..', '..');
 export const VENDOR_DIR = process.env.IMMICH_VENDOR_DIR ?? join(ROOT, '..', 'shared', 'vendor');
 
 export interface ImmichServer {
+  version: ImmichRelease;
   url: string;
   database: string;
   mediaDir: string;
@@ -22,12 +24,14 @@ export interface ImmichServer {
 }
 
 export async function startImmich({
-  immichDir = execFileSync(join(ROOT, 'scripts', 'immich-server.sh'), ['dir'], { encoding: 'utf8' }).trim(),
+  version = TEST_IMMICH_VERSION,
+  immichDir = immichBuild('dir', version),
   database,
   redisDbIndex,
   mlUrl,
   webBuild,
 }: {
+  version?: ImmichRelease;
   immichDir?: string;
   database: string;
   redisDbIndex: number;
@@ -47,7 +51,7 @@ export async function startImmich({
   let log = '';
   const child: ChildProcess = spawn('bash', [join(VENDOR_DIR, 'run-immich.sh')], {
     env: {
-      ...process.env,
+      ...releaseEnv(version),
       IMMICH_DIR: immichDir,
       IMMICH_DB: database,
       REDIS_DBINDEX: String(redisDbIndex),
@@ -65,6 +69,7 @@ export async function startImmich({
   child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
   const url = `http://127.0.0.1:${port}`;
   const server: ImmichServer = {
+    version,
     url,
     database,
     mediaDir,
@@ -149,11 +154,20 @@ export class ImmichClient {
     return secret;
   }
 
+  /** The server's release, e.g. 3.1.0. */
+  async version(): Promise<ImmichRelease> {
+    const { major: x, minor, patch } = await this.request<Record<string, number>>('GET', '/server/version');
+    return `${x}.${minor}.${patch}` as ImmichRelease;
+  }
+
   async upload(file: Buffer, fileName: string): Promise<string> {
     const form = new FormData();
     const now = new Date().toISOString();
-    form.append('deviceAssetId', `${fileName}-${file.length}`);
-    form.append('deviceId', 'immich-ai-test');
+    // v3 no longer takes the uploading device's ids.
+    if (major(await this.version()) < 3) {
+      form.append('deviceAssetId', `${fileName}-${file.length}`);
+      form.append('deviceId', 'immich-ai-test');
+    }
     form.append('fileCreatedAt', now);
     form.append('fileModifiedAt', now);
     form.append('assetData', new Blob([new Uint8Array(file)], { type: 'image/jpeg' }), fileName);

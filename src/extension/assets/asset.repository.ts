@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Kysely } from 'kysely';
+import { ExpressionBuilder, Kysely, sql } from 'kysely';
 import { DummyValue, GenerateSql } from '../database/generate-sql';
 import { EXTENSION_DB } from '../database/database.tokens';
 import { ExtensionDatabase, SEARCHABLE_VISIBILITY } from '../database/schema';
@@ -12,7 +12,10 @@ export interface AssetForJob {
   ownerId: string;
   deletedAt: Date | null;
   visibility: string;
+  /** The preview Immich shows: the edited one when the photo was edited in Immich v3's editor. */
   previewPath: string | null;
+  /** True when previewPath is that edited preview (Immich's own OCR read the unedited one). */
+  previewEdited: boolean;
   /** When Immich's own OCR job last ran on it (asset_job_status.ocrAt); null = never. */
   immichOcrAt: Date | null;
 }
@@ -35,21 +38,27 @@ export class AssetRepository {
   async getForJob(assetId: string): Promise<AssetForJob | undefined> {
     const row = await this.db
       .selectFrom('asset')
-      .leftJoin('asset_file', (join) =>
-        join.onRef('asset_file.assetId', '=', 'asset.id').on('asset_file.type', '=', 'preview'),
-      )
+      .leftJoinLateral(shownPreview, (join) => join.onTrue())
       .leftJoin('asset_job_status', 'asset_job_status.assetId', 'asset.id')
       .select([
         'asset.id',
         'asset.ownerId',
         'asset.deletedAt',
         'asset.visibility',
-        'asset_file.path as previewPath',
+        'preview.path as previewPath',
+        'preview.edited as previewEdited',
         'asset_job_status.ocrAt as immichOcrAt',
       ])
       .where('asset.id', '=', assetId)
       .executeTakeFirst();
-    return row && { ...row, deletedAt: toDate(row.deletedAt), immichOcrAt: toDate(row.immichOcrAt) };
+    return (
+      row && {
+        ...row,
+        previewEdited: row.previewEdited === true,
+        deletedAt: toDate(row.deletedAt),
+        immichOcrAt: toDate(row.immichOcrAt),
+      }
+    );
   }
 
   /**
@@ -103,8 +112,10 @@ export class AssetRepository {
   }
 
   /**
-   * Assets whose preview changed in (after, upTo] and that have no OCR yet, in change order: the
-   * poller walks the index from where it stopped, so a poll costs what is new, not the library.
+   * Assets whose preview appeared or changed in (after, upTo] and that have no text yet, or whose
+   * text was read before that change (a photo rotated or cropped in Immich v3's editor gets a new
+   * preview row; a regenerated thumbnail a new file), in change order: the poller walks the index
+   * from where it stopped, so a poll costs what is new, not the library.
    */
   @GenerateSql({ params: [DummyValue.UUID, DummyValue.UUID_2, DummyValue.NUMBER] })
   async pageNewForOcr(
@@ -112,10 +123,19 @@ export class AssetRepository {
     upTo: string,
     limit: number,
   ): Promise<Array<{ id: string; change: string }>> {
-    return this.needingOcr('missing')
+    return this.db
+      .selectFrom('asset_file')
+      .innerJoin('asset', 'asset.id', 'asset_file.assetId')
+      .leftJoin('immich_ai.ocr_document as document', 'document.assetId', 'asset.id')
       .select(['asset.id', 'asset_file.updateId as change'])
+      .where('asset_file.type', '=', 'preview')
       .$if(after !== null, (qb) => qb.where('asset_file.updateId', '>', after!))
       .where('asset_file.updateId', '<=', upTo)
+      .where('asset.deletedAt', 'is', null)
+      .where('asset.visibility', 'in', SEARCHABLE_VISIBILITY)
+      .where((eb) =>
+        eb.or([eb('document.assetId', 'is', null), eb('document.processedAt', '<', eb.ref('asset_file.updatedAt'))]),
+      )
       .orderBy('asset_file.updateId')
       .limit(limit)
       .execute();
@@ -141,8 +161,13 @@ export class AssetRepository {
   private needingOcr(scope: OcrScope) {
     return this.db
       .selectFrom('asset')
-      .innerJoin('asset_file', (join) =>
-        join.onRef('asset_file.assetId', '=', 'asset.id').on('asset_file.type', '=', 'preview'),
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('asset_file')
+            .select('asset_file.id')
+            .whereRef('asset_file.assetId', '=', 'asset.id')
+            .where('asset_file.type', '=', 'preview'),
+        ),
       )
       .leftJoin('immich_ai.ocr_document as document', 'document.assetId', 'asset.id')
       .leftJoin('asset_job_status', 'asset_job_status.assetId', 'asset.id')
@@ -174,5 +199,19 @@ export class AssetRepository {
       .execute();
   }
 }
+
+/**
+ * The asset's preview as Immich shows it: on Immich v3 an edited photo has a second preview row
+ * (asset_file.isEdited), which wins; v2 has one row and no such column, hence the JSON read of it.
+ */
+const shownPreview = (eb: ExpressionBuilder<ExtensionDatabase, 'asset'>) =>
+  eb
+    .selectFrom('asset_file')
+    .select(['asset_file.path', sql<boolean | null>`(to_jsonb(asset_file) ->> 'isEdited')::boolean`.as('edited')])
+    .whereRef('asset_file.assetId', '=', 'asset.id')
+    .where('asset_file.type', '=', 'preview')
+    .orderBy(sql`(to_jsonb(asset_file) ->> 'isEdited')::boolean`, (order) => order.desc().nullsLast())
+    .limit(1)
+    .as('preview');
 
 const toDate = (value: Date | string | null): Date | null => (value === null ? null : new Date(value));

@@ -24,11 +24,14 @@ const PRESENTATION_FIELDS = new Set([
 ]);
 
 /** True when a search request carries a filter besides the text. */
-export function isFiltered(request: Record<string, unknown>): boolean {
+export function isFiltered(request: object): boolean {
   return Object.entries(request).some(
     ([key, value]) => value !== undefined && value !== null && !PRESENTATION_FIELDS.has(key),
   );
 }
+
+/** A CLIP embedding as Immich hands it over: numbers, or the vector's text (`[0.1,...]`). */
+export type Embedding = readonly number[] | string;
 
 export interface RankedAssetIds {
   /** Asset ids, best first. */
@@ -42,6 +45,7 @@ export interface RankedAssetIds {
  */
 @Injectable()
 export class ImmichIntegrationService {
+  /** @internal Nest builds it; Immich's code only calls its methods (kept out of extension.d.cts). */
   constructor(
     @Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig,
     private readonly search: SearchRepository,
@@ -66,12 +70,14 @@ export class ImmichIntegrationService {
    * things our ranking does not know (people, places, dates, ...).
    */
   async rankMixed(
-    request: { query?: string } & Record<string, unknown>,
-    embedding: readonly number[] | string | undefined,
+    request: { query?: string },
+    embedding: Embedding | (() => Promise<Embedding>) | undefined,
     scope: SearchScope,
   ): Promise<RankedAssetIds | undefined> {
     if (!request.query || !embedding || isFiltered(request) || !this.config.search.mixed) return undefined;
-    const vector = typeof embedding === 'string' ? (JSON.parse(embedding) as number[]) : embedding;
+    // A function embeds the text only when the answer is ours (Immich v3's hook runs before Immich embeds).
+    const text = typeof embedding === 'function' ? await embedding() : embedding;
+    const vector = typeof text === 'string' ? (JSON.parse(text) as number[]) : text;
     return this.ids(
       this.search.searchMixed(parseQuery(request.query), vector, this.bounded(scope), this.config.search),
     );
@@ -81,10 +87,7 @@ export class ImmichIntegrationService {
    * The OCR field of Immich's metadata search (the "text in photo" filter of its search panel): our
    * index and ranking, whatever the prefix. Undefined when the request filters by more than text.
    */
-  async rankOcrText(
-    request: { ocr?: string } & Record<string, unknown>,
-    scope: SearchScope,
-  ): Promise<RankedAssetIds | undefined> {
+  async rankOcrText(request: { ocr?: string }, scope: SearchScope): Promise<RankedAssetIds | undefined> {
     if (!request.ocr || isFiltered(request)) return undefined;
     return this.ids(this.search.searchOcr({ ...parseQuery(request.ocr), mode: 'ocr' }, this.bounded(scope)));
   }
@@ -92,6 +95,14 @@ export class ImmichIntegrationService {
   /** `POST /api/assets/jobs` with `refresh-ocr` (access already checked by Immich): read the photos again. */
   async refreshOcr(assetIds: readonly string[]): Promise<void> {
     await this.queue.regenerate(assetIds, { ocr: true, clip: false });
+  }
+
+  /**
+   * A photo was edited in Immich (v3's editor made, changed or removed its edited preview): read the
+   * preview Immich shows now, for text and CLIP, so boxes match it and the photo stays findable.
+   */
+  async assetEdited(assetId: string): Promise<void> {
+    await this.queue.regenerate([assetId], { ocr: true, clip: true });
   }
 
   /** Immich's own OCR job stored new text for an asset: index it (no second OCR pass). */

@@ -1,6 +1,6 @@
 /**
  * What the patched Immich server imports (bundled into server/immich-ai/extension.cjs by
- * `npm run build`; its types are extension.d.cts beside it). Keep in step with immich-api.d.cts.
+ * `npm run build`; its types, extension.d.cts beside it, are generated from this file).
  */
 export { ImmichAiModule } from './immich-ai.module';
 export type { ImmichAiModuleOptions } from './immich-ai.module';

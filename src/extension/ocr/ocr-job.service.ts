@@ -27,7 +27,9 @@ export class OcrJobService {
     const asset = await this.assets.getForJob(assetId);
     if (!isProcessable(asset)) return 'skipped';
 
-    const source: OcrSource = this.config.ocr.useImmichOcr && !force && asset.immichOcrAt ? 'immich' : 'inference';
+    // Immich's own OCR read the unedited preview: an edited photo (Immich v3) is read again, as shown.
+    const immich = this.config.ocr.useImmichOcr && !force && asset.immichOcrAt && !asset.previewEdited;
+    const source: OcrSource = immich ? 'immich' : 'inference';
     try {
       const lines = source === 'immich' ? await this.immichLines(assetId) : await this.readPreview(asset.previewPath);
       await this.documents.replace(assetId, {

@@ -6,15 +6,28 @@ select
   "asset"."ownerId",
   "asset"."deletedAt",
   "asset"."visibility",
-  "asset_file"."path" as "previewPath",
+  "preview"."path" as "previewPath",
+  "preview"."edited" as "previewEdited",
   "asset_job_status"."ocrAt" as "immichOcrAt"
 from
   "asset"
-  left join "asset_file" on "asset_file"."assetId" = "asset"."id"
-  and "asset_file"."type" = $1
+  left join lateral (
+    select
+      "asset_file"."path",
+      (to_jsonb(asset_file) ->> 'isEdited')::boolean as "edited"
+    from
+      "asset_file"
+    where
+      "asset_file"."assetId" = "asset"."id"
+      and "asset_file"."type" = $1
+    order by
+      (to_jsonb(asset_file) ->> 'isEdited')::boolean desc nulls last
+    limit
+      $2
+  ) as "preview" on true
   left join "asset_job_status" on "asset_job_status"."assetId" = "asset"."id"
 where
-  "asset"."id" = $2;
+  "asset"."id" = $3;
 
 -- AssetRepository.getOwned
 select
@@ -32,12 +45,19 @@ select
   "asset"."id"
 from
   "asset"
-  inner join "asset_file" on "asset_file"."assetId" = "asset"."id"
-  and "asset_file"."type" = $1
   left join "immich_ai"."ocr_document" as "document" on "document"."assetId" = "asset"."id"
   left join "asset_job_status" on "asset_job_status"."assetId" = "asset"."id"
 where
-  "asset"."deletedAt" is null
+  exists (
+    select
+      "asset_file"."id"
+    from
+      "asset_file"
+    where
+      "asset_file"."assetId" = "asset"."id"
+      and "asset_file"."type" = $1
+  )
+  and "asset"."deletedAt" is null
   and "asset"."visibility" in ($2, $3)
   and (
     "document"."assetId" is null
@@ -56,12 +76,19 @@ select
   "asset"."id"
 from
   "asset"
-  inner join "asset_file" on "asset_file"."assetId" = "asset"."id"
-  and "asset_file"."type" = $1
   left join "immich_ai"."ocr_document" as "document" on "document"."assetId" = "asset"."id"
   left join "asset_job_status" on "asset_job_status"."assetId" = "asset"."id"
 where
-  "asset"."deletedAt" is null
+  exists (
+    select
+      "asset_file"."id"
+    from
+      "asset_file"
+    where
+      "asset_file"."assetId" = "asset"."id"
+      and "asset_file"."type" = $1
+  )
+  and "asset"."deletedAt" is null
   and "asset"."visibility" in ($2, $3)
   and "asset"."id" > $4
 order by
@@ -86,39 +113,42 @@ select
   "asset"."id",
   "asset_file"."updateId" as "change"
 from
-  "asset"
-  inner join "asset_file" on "asset_file"."assetId" = "asset"."id"
-  and "asset_file"."type" = $1
+  "asset_file"
+  inner join "asset" on "asset"."id" = "asset_file"."assetId"
   left join "immich_ai"."ocr_document" as "document" on "document"."assetId" = "asset"."id"
-  left join "asset_job_status" on "asset_job_status"."assetId" = "asset"."id"
 where
-  "asset"."deletedAt" is null
-  and "asset"."visibility" in ($2, $3)
+  "asset_file"."type" = $1
+  and "asset_file"."updateId" > $2
+  and "asset_file"."updateId" <= $3
+  and "asset"."deletedAt" is null
+  and "asset"."visibility" in ($4, $5)
   and (
     "document"."assetId" is null
-    or (
-      "document"."source" = $4
-      and "asset_job_status"."ocrAt" > "document"."processedAt"
-    )
+    or "document"."processedAt" < "asset_file"."updatedAt"
   )
-  and "asset_file"."updateId" > $5
-  and "asset_file"."updateId" <= $6
 order by
   "asset_file"."updateId"
 limit
-  $7;
+  $6;
 
 -- AssetRepository.countMissingOcr
 select
   count(*) as "count"
 from
   "asset"
-  inner join "asset_file" on "asset_file"."assetId" = "asset"."id"
-  and "asset_file"."type" = $1
   left join "immich_ai"."ocr_document" as "document" on "document"."assetId" = "asset"."id"
   left join "asset_job_status" on "asset_job_status"."assetId" = "asset"."id"
 where
-  "asset"."deletedAt" is null
+  exists (
+    select
+      "asset_file"."id"
+    from
+      "asset_file"
+    where
+      "asset_file"."assetId" = "asset"."id"
+      and "asset_file"."type" = $1
+  )
+  and "asset"."deletedAt" is null
   and "asset"."visibility" in ($2, $3)
   and (
     "document"."assetId" is null

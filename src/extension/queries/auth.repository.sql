@@ -2,6 +2,15 @@
 
 -- AuthRepository.getApiKey
 select
+  data_type = 'bytea' as bytea
+from
+  information_schema.columns
+where
+  table_schema = current_schema()
+  and table_name = 'api_key'
+  and column_name = 'key';
+
+select
   "user"."id" as "userId",
   "user"."name",
   "user"."email",

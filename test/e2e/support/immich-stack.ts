@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { Client } from 'pg';
@@ -7,6 +6,7 @@ import type { ExtensionDatabase } from '../../../src/extension/database/schema';
 import { eventually, flushRedis, testRedisDb } from '../../extension/support/sidecar';
 import { ocrFixture } from '../../support/fixtures';
 import { dbUrl, PG_ADMIN_URL } from '../../support/immich-database';
+import { ImmichRelease, immichBuild } from '../../support/immich-release';
 import { ImmichClient, ImmichServer, startImmich } from '../../support/immich-server';
 import { MlStack, startMlStack } from './ml-stack';
 
@@ -16,7 +16,6 @@ import { MlStack, startMlStack } from './ml-stack';
  * Immich's API, and every Immich queue idle again.
  */
 
-const ROOT = join(__dirname, '..', '..', '..');
 export const ADMIN = { email: 'admin@example.com', password: 'admin-password' };
 
 export interface ImmichStack {
@@ -31,18 +30,18 @@ export interface ImmichStack {
   stop(): Promise<void>;
 }
 
-const built = (mode: string) =>
-  execFileSync(join(ROOT, 'scripts', 'immich-server.sh'), [mode], { encoding: 'utf8' }).trim();
-
 export async function startImmichStack({
+  version = '2.4.1',
   label,
   photos,
   patched = false,
   web = false,
 }: {
+  /** The Immich release (each has its own cached builds). */
+  version?: ImmichRelease;
   label: string;
   photos: readonly string[];
-  /** Immich patched by `immich-ai patch` (else stock v2.4.1). */
+  /** Immich patched by `immich-ai patch` (else stock). */
   patched?: boolean;
   /** Serve the patched web app too. */
   web?: boolean;
@@ -51,19 +50,27 @@ export async function startImmichStack({
   const ml = await startMlStack();
   await flushRedis();
   const immich = await startImmich({
-    immichDir: built(patched ? 'patched-dir' : 'dir'),
+    version,
+    immichDir: immichBuild(patched ? 'patched-dir' : 'dir', version),
     database,
     redisDbIndex: testRedisDb(),
     mlUrl: ml.gatewayUrl,
-    ...(web ? { webBuild: join(built('web-dir'), 'web', 'build') } : {}),
+    ...(web ? { webBuild: join(immichBuild('web-dir', version), 'web', 'build') } : {}),
   });
   const admin = await ImmichClient.admin(immich.url, ADMIN.email, ADMIN.password);
   const assets: Record<string, string> = {};
   for (const name of photos) assets[name] = await admin.upload(ocrFixture(name), `${name}.jpg`);
-  // Immich thumbnails the photos, then runs its own OCR and CLIP through our gateway.
-  await eventually(async () => admin.queuesIdle(), 240_000, 1000);
+  // Immich thumbnails the photos, then runs its own OCR and CLIP through our gateway. Its queues can
+  // look idle between an upload's jobs, so it is done when they are idle and every photo has CLIP.
   const databaseUrl = dbUrl(database);
   const db = createDatabase(databaseUrl, { max: 2 });
+  await eventually(
+    async () =>
+      (await admin.queuesIdle()) &&
+      (await db.selectFrom('smart_search').select('assetId').execute()).length === photos.length,
+    240_000,
+    1000,
+  );
   return {
     ml,
     immich,

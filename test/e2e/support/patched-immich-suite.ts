@@ -1,0 +1,189 @@
+import { sql } from 'kysely';
+import sharp from 'sharp';
+import { eventually } from '../../extension/support/sidecar';
+import { ocrTruth } from '../../support/fixtures';
+import { type ImmichRelease, major } from '../../support/immich-release';
+import type { ImmichClient } from '../../support/immich-server';
+import { ImmichStack, startImmichStack } from './immich-stack';
+
+/**
+ * Immich with our patches, built from the vendored source by `immich-ai patch` and Immich's own build
+ * (scripts/immich-server.sh prepare-patched), run for real on a fresh database with our gateway as its
+ * machine-learning URL. Everything a user does goes through Immich's REST API; our tables are looked
+ * at directly only to prove rows are replaced and removed. One suite, run for each supported release.
+ */
+export function describePatchedImmich(version: ImmichRelease): void {
+  describe(`the patched Immich v${version} server`, () => {
+    const names = Object.keys(ocrTruth);
+    let stack: ImmichStack;
+    let assets: Record<string, string>;
+    let admin: ImmichClient;
+
+    beforeAll(async () => {
+      stack = await startImmichStack({
+        version,
+        label: `patched_${version.replace(/\./g, '_')}`,
+        photos: names,
+        patched: true,
+      });
+      ({ assets, admin } = stack);
+      // Immich's OCR job hands each photo's text to our queue; wait until every one is indexed.
+      await eventually(async () => {
+        const { rows } = await sql<{
+          n: number;
+        }>`SELECT count(*)::int AS n FROM immich_ai.ocr_document WHERE status = 'done'`.execute(stack.db);
+        return rows[0].n === names.length;
+      }, 120_000);
+    }, 480_000);
+
+    afterAll(() => stack?.stop());
+
+    const lineIds = async (assetId: string) =>
+      (
+        await stack.db
+          .selectFrom('immich_ai.ocr_line')
+          .select('id')
+          .where('assetId', '=', assetId)
+          .orderBy('lineNo')
+          .execute()
+      ).map((row) => row.id);
+
+    it(`is Immich v${version}, and says in its features that our search is there`, async () => {
+      expect(await admin.version()).toBe(version);
+      const features = await admin.request<Record<string, boolean>>('GET', '/server/features');
+      expect(features.immichAiOcrSearch).toBe(true);
+    });
+
+    it('ran every upload through our gateway without a failed job', async () => {
+      const queues = await admin.request<Record<string, { jobCounts: Record<string, number> }>>('GET', '/jobs');
+      const failed = Object.entries(queues).filter(([, { jobCounts }]) => jobCounts.failed > 0);
+      expect(failed).toEqual([]);
+    });
+
+    it('answers `ocr:` in its own smart search with the right photo first for a text from every fixture', async () => {
+      for (const name of names) {
+        for (const truth of ocrTruth[name])
+          expect([truth, (await admin.smartSearch(`ocr:${truth}`))[0]]).toEqual([truth, assets[name]]);
+      }
+    });
+
+    it('finds a one-character query and substrings, with the prefix in any case and full-width', async () => {
+      expect(await admin.smartSearch('ocr:雪')).toEqual([assets.f08]);
+      expect(await admin.smartSearch('ocr:东新')).toEqual([assets.f01]);
+      expect(await admin.smartSearch('ocr:0506')).toEqual([assets.f06]);
+      expect((await admin.smartSearch('OCR:exit'))[0]).toBe(assets.f04);
+      expect((await admin.smartSearch('Ocr：锦江'))[0]).toBe(assets.f02);
+    });
+
+    it('ranks a plain query by OCR and CLIP together: the photo with the text first, the others after it', async () => {
+      // CLIP (the small generated test models) alone ranks the photos in no useful order and OCR alone
+      // finds one; fused, the text's photo leads a list that has every photo.
+      for (const name of names) {
+        const text = ocrTruth[name][0];
+        const ids = await admin.smartSearch(text);
+        expect([text, ids[0]]).toEqual([text, assets[name]]);
+        expect(ids).toHaveLength(names.length);
+      }
+    });
+
+    it('answers the OCR field of its metadata search (the search panel) with our ranking', async () => {
+      expect((await admin.ocrFieldSearch('20240506123'))[0]).toBe(assets.f06);
+      expect(await admin.ocrFieldSearch('雪')).toEqual([assets.f08]);
+    });
+
+    it('re-runs OCR for a photo on `refresh-ocr`, replacing its rows', async () => {
+      const before = await lineIds(assets.f03);
+      await admin.request('POST', '/assets/jobs', { name: 'refresh-ocr', assetIds: [assets.f03] }, [204]);
+      const after = await eventually(async () => {
+        const ids = await lineIds(assets.f03);
+        return ids.length === before.length && ids[0] !== before[0] && ids;
+      }, 60_000);
+      expect(after).toHaveLength(ocrTruth.f03.length);
+      expect((await admin.smartSearch('ocr:面包'))[0]).toBe(assets.f03);
+    });
+
+    it('renews the smart_search row on `refresh-smart-search`', async () => {
+      const embedding = async () =>
+        (
+          await stack.db
+            .selectFrom('smart_search')
+            .select('embedding')
+            .where('assetId', '=', assets.f07)
+            .executeTakeFirst()
+        )?.embedding;
+      const original = await embedding();
+      await stack.db.deleteFrom('smart_search').where('assetId', '=', assets.f07).execute();
+      await admin.request('POST', '/assets/jobs', { name: 'refresh-smart-search', assetIds: [assets.f07] }, [204]);
+      expect(await eventually(embedding, 60_000)).toBe(original);
+    });
+
+    it("checks Immich's permissions: another user can neither search nor regenerate the first user's photos", async () => {
+      const other = await admin.createUser('other@example.com', 'other-password', 'Other');
+      const otherKey = other.withApiKey(await other.createApiKey());
+      expect(await otherKey.smartSearch('ocr:西湖')).toEqual([]);
+      expect(await otherKey.ocrFieldSearch('西湖')).toEqual([]);
+      const before = await lineIds(assets.f08);
+      await otherKey.request('POST', '/assets/jobs', { name: 'refresh-ocr', assetIds: [assets.f08] }, [400]);
+      await otherKey.request('POST', '/assets/jobs', { name: 'refresh-smart-search', assetIds: [assets.f08] }, [400]);
+      expect(await lineIds(assets.f08)).toEqual(before);
+    });
+
+    if (major(version) >= 3) {
+      it("reads an edited photo again as Immich shows it (v3's editor): text, boxes and CLIP of the edited preview", async () => {
+        const id = assets.f04;
+        const document = () =>
+          stack.db
+            .selectFrom('immich_ai.ocr_document')
+            .select(['source', 'processedAt'])
+            .where('assetId', '=', id)
+            .executeTakeFirstOrThrow();
+        const embedding = async () =>
+          (await stack.db.selectFrom('smart_search').select('embedding').where('assetId', '=', id).executeTakeFirst())
+            ?.embedding;
+        const before = { document: await document(), embedding: await embedding() };
+        // Rotated a quarter turn in Immich's editor, through its API: the lines now run top to bottom.
+        await admin.request('PUT', `/assets/${id}/edits`, { edits: [{ action: 'rotate', parameters: { angle: 90 } }] });
+        const edited = await eventually(async () => {
+          const { rows } = await sql<{ path: string }>`
+            SELECT path FROM asset_file WHERE "assetId" = ${id} AND type = 'preview' AND "isEdited"`.execute(stack.db);
+          const now = await document();
+          return (
+            rows.length === 1 &&
+            now.source === 'inference' &&
+            new Date(now.processedAt!) > new Date(before.document.processedAt!) &&
+            rows[0].path
+          );
+        }, 90_000);
+        const { width, height } = await sharp(edited).metadata();
+        expect(height).toBeGreaterThan(width!); // the landscape photo, turned
+        const lines = await stack.db
+          .selectFrom('immich_ai.ocr_line')
+          .select(['text', 'x1', 'y1', 'x2', 'y2', 'x3', 'y3', 'x4', 'y4'])
+          .where('assetId', '=', id)
+          .execute();
+        expect(lines.map((line) => line.text).sort()).toEqual([...ocrTruth.f04].sort());
+        for (const line of lines) {
+          // In the edited preview's pixels each box is taller than wide (normalised 0..1 to that preview).
+          const xs = [line.x1, line.x2, line.x3, line.x4].map((x) => x * width!);
+          const ys = [line.y1, line.y2, line.y3, line.y4].map((y) => y * height!);
+          expect([line.text, Math.max(...ys) - Math.min(...ys) > Math.max(...xs) - Math.min(...xs)]).toEqual([
+            line.text,
+            true,
+          ]);
+        }
+        expect((await admin.smartSearch('ocr:安全通道'))[0]).toBe(id);
+        expect((await admin.smartSearch('ocr:exit'))[0]).toBe(id);
+        // CLIP read the turned picture too.
+        expect(
+          await eventually(async () => ((await embedding()) !== before.embedding ? await embedding() : false), 60_000),
+        ).toBeTruthy();
+      }, 180_000);
+    }
+
+    it('removes our rows when a photo is deleted in Immich', async () => {
+      await admin.request('DELETE', '/assets', { ids: [assets.f01], force: true }, [204]);
+      await eventually(async () => (await admin.smartSearch('ocr:浦东新区')).length === 0, 60_000);
+      await eventually(async () => (await lineIds(assets.f01)).length === 0, 60_000);
+    });
+  });
+}

@@ -1,0 +1,3 @@
+import { describeImmichWeb } from './support/immich-web-suite';
+
+describeImmichWeb('3.1.0');
