@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sql } from 'kysely';
+import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
+import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
 import { readJson } from '../inference/helpers';
 import { createTestDatabase, seedAsset, seedUser, SeededUser, TestDatabase } from '../support/immich-database';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services';
@@ -200,13 +202,36 @@ describe('the new-asset poller', () => {
     expect(queued(fresh)).toBe(true);
   });
 
+  it('queues a photo again when its preview changes after its text was read (an edit in Immich v3)', async () => {
+    // A photo and its text, in one transaction: the poller never sees it unread.
+    const edited = await database.db.transaction().execute(async (trx) => {
+      const id = await seedAsset(trx, { ownerId: user.id, previewPath: media.paths.f01 });
+      await new OcrDocumentRepository(trx, new ZhparserSegmenter()).replace(id, {
+        source: 'inference',
+        model: 'test',
+        attempts: 1,
+        lines: [{ text: '收据', boxScore: 0.9, textScore: 0.9, box: [0, 0, 1, 0, 1, 1, 0, 1] }],
+      });
+      return id;
+    });
+    const pollsBefore = polls();
+    await eventually(async () => polls() >= pollsBefore + 3);
+    expect(queued(edited)).toBe(false); // read already, unchanged since
+    // Immich writes the edited preview (v3: a second row; here the row's file changes): its change
+    // id and time move on, as Immich's trigger sets them.
+    await sql`UPDATE asset_file SET path = ${media.paths.f01} || '?edited' WHERE "assetId" = ${edited}`.execute(
+      database.db,
+    );
+    await eventually(async () => queued(edited));
+  });
+
   it('goes on from where it stopped after a restart, without offering the backlog again', async () => {
     await stop();
     const before = redisCommands();
     await start();
     const fresh = await seedAsset(database.db, { ownerId: user.id, previewPath: media.paths.f01 });
-    // One job of the backlog finished while stopping.
-    await eventually(async () => waiting() === BACKLOG + 1);
+    // One job of the backlog finished while stopping; the edited photo waits too.
+    await eventually(async () => waiting() === BACKLOG + 2);
     expect(queued(fresh)).toBe(true);
     // Offering 1,500 jobs again would take thousands of commands.
     expect(redisCommands() - before).toBeLessThan(1_000);
