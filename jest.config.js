@@ -12,4 +12,13 @@ module.exports = {
   testTimeout: 60_000,
   // Real models and servers share 2 cores: run suites two at a time at most.
   maxWorkers: 2,
+  // The previous major's web app and Immich's own checks of its patched tree take a quarter of an hour
+  // to build and run: `npm run test:v2-web` runs them (IMMICH_AI_TEST_V2_WEB=1). Its server end to end,
+  // and everything of v3.1.0, run in `npm test`.
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    ...(process.env.IMMICH_AI_TEST_V2_WEB
+      ? []
+      : ['test/web/immich-web\\.spec\\.ts', 'test/web/patched-web-checks\\.spec\\.ts', 'test/e2e/patched-immich-checks\\.spec\\.ts']),
+  ],
 };
