@@ -340,7 +340,7 @@ async function checkPredict(
   const client = new InferenceRepository(
     { ...config, clip: { modelName: settings.clip.modelName }, inference: { ...config.inference, apiKey: undefined } },
     new (class extends InferenceEndpoint {
-      url = () => Promise.resolve(mlUrl);
+      urls = () => Promise.resolve([mlUrl]);
     })(),
   );
   try {

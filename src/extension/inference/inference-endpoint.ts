@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { Inject, Injectable } from '@nestjs/common';
+import { load as loadYaml } from 'js-yaml';
 import { Kysely, sql } from 'kysely';
 import { EXTENSION_CONFIG, EXTENSION_DB } from '../database/database.tokens';
 import type { ExtensionDatabase } from '../database/schema';
@@ -6,7 +8,8 @@ import type { ExtensionConfig } from '../../config/extension.config';
 
 /** Where OCR and CLIP requests go: INFERENCE_URL when set, else what the host decides. */
 export abstract class InferenceEndpoint {
-  abstract url(): Promise<string>;
+  /** The URLs to try, in order: the next one is used when one cannot be reached (as Immich does). */
+  abstract urls(): Promise<string[]>;
 }
 
 /** The sidecar's default: our inference service by its compose name. */
@@ -18,22 +21,25 @@ export class ConfiguredInferenceEndpoint extends InferenceEndpoint {
     super();
   }
 
-  url(): Promise<string> {
-    return Promise.resolve(this.config.inference.url ?? SIDECAR_DEFAULT_INFERENCE_URL);
+  urls(): Promise<string[]> {
+    return Promise.resolve([this.config.inference.url ?? SIDECAR_DEFAULT_INFERENCE_URL]);
   }
 }
 
-/** How long Immich's machine-learning URL is trusted before it is read again (it can change in the admin UI). */
+/** How long Immich's machine-learning URLs are trusted before they are read again (the admin UI can change them). */
 const IMMICH_URL_TTL_MS = 60_000;
 
 /**
- * Inside Immich: the machine-learning URL Immich itself is configured with (its admin settings, else
- * IMMICH_MACHINE_LEARNING_URL, else Immich's default), so a patched install needs no new setting.
- * With the gateway as that URL, OCR and CLIP reach our inference service through it.
+ * Inside Immich: the machine-learning URLs Immich itself is configured with, read by Immich's own rule
+ * (server/src/utils/config.ts, buildConfig): the config file IMMICH_CONFIG_FILE (JSON or YAML) when
+ * there is one, else the settings saved from the admin UI, else Immich's default
+ * (IMMICH_MACHINE_LEARNING_URL, else http://immich-machine-learning:3003); every URL of the list, in
+ * order. A patched install needs no setting of its own; with the gateway as that URL, OCR and CLIP
+ * reach our inference service through it.
  */
 @Injectable()
 export class ImmichMachineLearningEndpoint extends InferenceEndpoint {
-  private cached?: { url: string; at: number };
+  private cached?: { urls: string[]; at: number };
 
   constructor(
     @Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig,
@@ -42,21 +48,26 @@ export class ImmichMachineLearningEndpoint extends InferenceEndpoint {
     super();
   }
 
-  async url(): Promise<string> {
-    if (this.config.inference.url) return this.config.inference.url;
-    if (this.cached && Date.now() - this.cached.at < IMMICH_URL_TTL_MS) return this.cached.url;
-    const { rows } = await sql<{ urls: unknown }>`
-      SELECT value -> 'machineLearning' -> 'urls' AS urls FROM system_metadata WHERE key = 'system-config'`.execute(
-      this.db,
-    );
-    const urls = rows[0]?.urls;
-    const fromSettings = Array.isArray(urls) && typeof urls[0] === 'string' ? urls[0] : undefined;
-    const url = (
-      fromSettings ??
-      process.env.IMMICH_MACHINE_LEARNING_URL ??
-      'http://immich-machine-learning:3003'
-    ).replace(/\/+$/, '');
-    this.cached = { url, at: Date.now() };
-    return url;
+  async urls(): Promise<string[]> {
+    if (this.config.inference.url) return [this.config.inference.url];
+    if (this.cached && Date.now() - this.cached.at < IMMICH_URL_TTL_MS) return this.cached.urls;
+    const saved = await this.savedSettings();
+    const listed = (saved as { machineLearning?: { urls?: unknown } } | undefined)?.machineLearning?.urls;
+    const urls = (
+      Array.isArray(listed) && listed.length > 0 && listed.every((url) => typeof url === 'string')
+        ? (listed as string[])
+        : [process.env.IMMICH_MACHINE_LEARNING_URL || 'http://immich-machine-learning:3003']
+    ).map((url) => url.replace(/\/+$/, ''));
+    this.cached = { urls, at: Date.now() };
+    return urls;
+  }
+
+  /** Immich's partial config: its config file when it has one, else what the admin UI saved. */
+  private async savedSettings(): Promise<unknown> {
+    const file = process.env.IMMICH_CONFIG_FILE;
+    if (file) return loadYaml(await readFile(file, 'utf8'));
+    const { rows } = await sql<{ value: unknown }>`
+      SELECT value FROM system_metadata WHERE key = 'system-config'`.execute(this.db);
+    return rows[0]?.value;
   }
 }

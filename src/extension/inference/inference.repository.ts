@@ -75,23 +75,36 @@ export class InferenceRepository {
     return parseEmbedding(response.clip);
   }
 
+  /**
+   * Posts to the first URL that can be reached, as Immich tries its list of machine-learning URLs: one
+   * that refuses the connection or cannot be found passes to the next; an answer (any status) or a
+   * timeout is final, since the request may have reached the service.
+   */
+  private async send(form: FormData, task: string): Promise<Response> {
+    let failure: unknown;
+    for (const url of await this.endpoint.urls()) {
+      try {
+        return await fetch(`${url}/predict`, {
+          method: 'POST',
+          body: form,
+          headers: this.config.inference.apiKey ? { 'api-key': this.config.inference.apiKey } : {},
+          signal: AbortSignal.timeout(this.config.inference.timeoutMs),
+        });
+      } catch (error) {
+        failure = error;
+        if ((error as { name?: string }).name === 'TimeoutError') break;
+      }
+    }
+    throw new InferenceError(`inference service ${describeFetchError(failure)} (${task})`, true);
+  }
+
   private async predict<T>(entries: PredictEntries, input: { image: Buffer } | { text: string }): Promise<T> {
     const form = new FormData();
     form.append('entries', JSON.stringify(entries));
     if ('image' in input) form.append('image', new Blob([input.image]), 'preview.jpg');
     else form.append('text', input.text);
     const task = Object.keys(entries)[0];
-    let response: Response;
-    try {
-      response = await fetch(`${await this.endpoint.url()}/predict`, {
-        method: 'POST',
-        body: form,
-        headers: this.config.inference.apiKey ? { 'api-key': this.config.inference.apiKey } : {},
-        signal: AbortSignal.timeout(this.config.inference.timeoutMs),
-      });
-    } catch (error) {
-      throw new InferenceError(`inference service ${describeFetchError(error)} (${task})`, true);
-    }
+    const response = await this.send(form, task);
     const body = await response.text().catch(() => '');
     if (!response.ok) {
       // 5xx and 429/408 pass with time; a 4xx says this input will never work (corrupt image, ...).
