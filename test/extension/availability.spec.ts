@@ -175,6 +175,17 @@ describe('hostile connections', () => {
   const health = () =>
     rawRequest(sidecar.url, { head: 'GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close', timeoutMs: 20_000 });
 
+  /** A JSON body that declares `length` bytes and sends two, then a space every half second for 30 s. */
+  const trickledJson = (length: number) =>
+    rawRequest(sidecar.url, {
+      head:
+        `POST /api/assets/reprocess HTTP/1.1\r\nHost: x\r\nx-api-key: ${user.apiKey}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${length}`,
+      body: ['{"', ...Array.from({ length: 60 }, () => ' ')],
+      delayMs: 500,
+      timeoutMs: 40_000,
+    });
+
   it('lets one address hold MAX_CONNECTIONS_PER_CLIENT connections and closes the rest as they open', async () => {
     const held = await Promise.all(Array.from({ length: 40 }, () => silent('127.0.0.2')));
     const closedAtOnce = held.filter((exchange) => exchange.status === undefined && exchange.closedByServer);
@@ -238,12 +249,7 @@ describe('hostile connections', () => {
   });
 
   it('answers a body declared too large from its header and closes, even if two bytes are all that come', async () => {
-    const answer = await rawRequest(sidecar.url, {
-      head: `POST /api/assets/reprocess HTTP/1.1\r\nHost: x\r\nx-api-key: ${user.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 1000000`,
-      body: ['{"', ...Array.from({ length: 40 }, () => ' ')],
-      delayMs: 500,
-      timeoutMs: 40_000,
-    });
+    const answer = await trickledJson(1_000_000);
     expect(answer.status).toBe(413);
     expect(answer.headers.connection).toBe('close');
     expect(answer.closedByServer).toBe(true);
@@ -251,12 +257,7 @@ describe('hostile connections', () => {
   });
 
   it('cuts a small body that stops arriving at UPLOAD_TIMEOUT_MS', async () => {
-    const answer = await rawRequest(sidecar.url, {
-      head: `POST /api/assets/reprocess HTTP/1.1\r\nHost: x\r\nx-api-key: ${user.apiKey}\r\nContent-Type: application/json\r\nContent-Length: 50000`,
-      body: ['{"', ...Array.from({ length: 60 }, () => ' ')],
-      delayMs: 500,
-      timeoutMs: 40_000,
-    });
+    const answer = await trickledJson(50_000);
     expect(answer.status).toBe(408);
     expect(answer.closedByServer).toBe(true);
     expect(answer.sent).toBeLessThan(30);
