@@ -6,7 +6,7 @@ import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repo
 import { parseQuery } from '../../src/extension/search/query-parser';
 import { SearchRepository } from '../../src/extension/search/search.repository';
 import { JiebaSegmenter, ZhparserSegmenter } from '../../src/extension/search/segmenter';
-import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
+import { createTestDatabase, seedAsset, seedUser, TestDatabase, releaseAssetColumns } from '../support/immich-database';
 
 /** The one GIN index over the search columns (migrations/0004). */
 const SEARCH_INDEX = 'ocr_document_search_idx';
@@ -29,19 +29,20 @@ describe('index usage', () => {
     await migrateToLatest(database.db);
     userId = (await seedUser(database.db)).id;
     // Filler: 20,000 assets whose text matches none of the queries below, written in bulk.
+    const release = await releaseAssetColumns(database.db);
     await sql`
       WITH a AS (
-        INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
+        INSERT INTO asset (id, ${release.names}, "ownerId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
           "localDateTime", checksum, "originalFileName")
-        SELECT gen_random_uuid(), 'f' || i, ${userId}, 'test', 'IMAGE', '/data/f' || i, now(), now(), now(),
-          decode(md5(i::text), 'hex'), 'f' || i || '.jpg'
+        SELECT gen_random_uuid(), ${release.values}, ${userId}, 'IMAGE', '/data/f' || i, now(), now(), now(),
+          decode(md5(i::text), 'hex'), 'f' || i
         FROM generate_series(1, 20000) i
-        RETURNING id, "deviceAssetId"
+        RETURNING id, "originalFileName"
       )
       INSERT INTO immich_ai.ocr_document ("assetId", "ownerId", "fileCreatedAt", status, source, text, "lineCount", "searchVector", "searchLatin", segmenter)
-      SELECT id, ${userId}, now() - (random() * interval '3000 days'), 'done', 'inference', '公园 park ' || "deviceAssetId",  1,
-        setweight(to_tsvector('chinese', '公园 park ' || "deviceAssetId"), 'A') || '''公'' ''园'''::tsvector,
-        'park ' || "deviceAssetId", 'zhparser'
+      SELECT id, ${userId}, now() - (random() * interval '3000 days'), 'done', 'inference', '公园 park ' || "originalFileName",  1,
+        setweight(to_tsvector('chinese', '公园 park ' || "originalFileName"), 'A') || '''公'' ''园'''::tsvector,
+        'park ' || "originalFileName", 'zhparser'
       FROM a`.execute(database.db);
     await sql`
       INSERT INTO immich_ai.ocr_line ("assetId", "lineNo", text, "boxScore", "textScore", x1, y1, x2, y2, x3, y3, x4, y4)

@@ -8,7 +8,7 @@ import { loadExtensionConfig } from '../../src/config/extension.config';
 import { QUEUE_NAME } from '../../src/extension/queue/queue.constants';
 import { createMigrator } from '../../src/extension/database/migrator';
 import { createSidecarApp } from '../../src/extension/sidecar/create-sidecar-app';
-import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
+import { createTestDatabase, seedAsset, seedUser, TestDatabase, releaseAssetColumns } from '../support/immich-database';
 
 /** `immich-ai migrate` on Immich's real schema, through the built CLI as a user runs it. */
 
@@ -144,16 +144,17 @@ describe('the sidecar migrating at start', () => {
     // The first three migrations, then enough text that the 0004 index build outlasts 50 ms.
     await createMigrator(database.db).migrateTo('0003-document-search-keys');
     const user = await seedUser(database.db);
+    const release = await releaseAssetColumns(database.db);
     await sql`
-      INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt",
+      INSERT INTO asset (id, ${release.names}, "ownerId", type, "originalPath", "fileCreatedAt",
         "fileModifiedAt", "localDateTime", checksum, "originalFileName")
-      SELECT gen_random_uuid(), 'd' || i, ${user.id}, 'test', 'IMAGE', '/p/' || i, now(), now(), now(),
+      SELECT gen_random_uuid(), ${release.values}, ${user.id}, 'IMAGE', '/p/' || i, now(), now(), now(),
         sha256(i::text::bytea), i || '.jpg'
       FROM generate_series(1, 20000) AS i`.execute(database.db);
     await sql`
       INSERT INTO immich_ai.ocr_document ("assetId", status, source, segmenter, attempts, text, "searchVector", "searchLatin", "ownerId", "fileCreatedAt")
-      SELECT id, 'done', 'inference', 'zhparser', 1, '增值税发票 invoice ' || "deviceAssetId",
-        to_tsvector('simple', '增 值 税 发 票 invoice ' || "deviceAssetId"), 'invoice ' || "deviceAssetId", "ownerId", now()
+      SELECT id, 'done', 'inference', 'zhparser', 1, '增值税发票 invoice ' || "originalFileName",
+        to_tsvector('simple', '增 值 税 发 票 invoice ' || "originalFileName"), 'invoice ' || "originalFileName", "ownerId", now()
       FROM asset`.execute(database.db);
     const start = () =>
       createSidecarApp(

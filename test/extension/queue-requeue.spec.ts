@@ -4,7 +4,14 @@ import { sql } from 'kysely';
 import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
 import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
 import { readJson } from '../inference/helpers';
-import { createTestDatabase, seedAsset, seedUser, SeededUser, TestDatabase } from '../support/immich-database';
+import {
+  createTestDatabase,
+  seedAsset,
+  seedUser,
+  SeededUser,
+  TestDatabase,
+  releaseAssetColumns,
+} from '../support/immich-database';
 import { startPrivateRedis, type PrivateRedis } from '../support/private-services';
 import { api, eventually, flushRedis, mediaWithPreviews, RunningSidecar, startSidecar } from './support/sidecar';
 import { StandIn, startStandIn } from './support/stand-in-inference';
@@ -140,11 +147,12 @@ describe('the new-asset poller', () => {
     media = await mediaWithPreviews(['f01']);
     user = await seedUser(database.db);
     redis = await startPrivateRedis();
+    const release = await releaseAssetColumns(database.db);
     standIn = await startStandIn(control.handler);
     await sql`
-      INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt",
+      INSERT INTO asset (id, ${release.names}, "ownerId", type, "originalPath", "fileCreatedAt",
         "fileModifiedAt", "localDateTime", checksum, "originalFileName")
-      SELECT gen_random_uuid(), 'd' || i, ${user.id}, 'test', 'IMAGE', '/data/upload/' || i, now(), now(), now(),
+      SELECT gen_random_uuid(), ${release.values}, ${user.id}, 'IMAGE', '/data/upload/' || i, now(), now(), now(),
         sha256(i::text::bytea), i || '.jpg'
       FROM generate_series(1, ${BACKLOG}) AS i`.execute(database.db);
     await sql`

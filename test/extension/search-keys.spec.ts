@@ -6,7 +6,7 @@ import { parseQuery } from '../../src/extension/search/query-parser';
 import { periodLexemes, searchKeysQuery } from '../../src/extension/search/search-keys';
 import { SearchRepository } from '../../src/extension/search/search.repository';
 import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
-import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
+import { createTestDatabase, seedAsset, seedUser, TestDatabase, releaseAssetColumns } from '../support/immich-database';
 
 /**
  * The search keys (migrations/0003) narrow an index search to one user's documents of a date range
@@ -59,11 +59,12 @@ describe('searchKeysQuery on the generated column', () => {
       return new Date(Date.UTC(year, month, 1) + offsetMs);
     };
     const docs = Array.from({ length: 400 }, () => ({ owner: owners[random() < 0.5 ? 0 : 1], date: edge() }));
+    const release = await releaseAssetColumns(database.db);
     await sql`
       WITH a AS (
-        INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
+        INSERT INTO asset (id, ${release.names}, "ownerId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
           "localDateTime", checksum, "originalFileName")
-        SELECT t.id, t.id::text, t.owner, 'test', 'IMAGE', '/data/' || t.id, t.created, t.created, t.created,
+        SELECT t.id, ${release.values}, t.owner, 'IMAGE', '/data/' || t.id, t.created, t.created, t.created,
           decode(md5(t.id::text), 'hex'), t.id || '.jpg'
         FROM unnest(${docs.map(() => randomUUID())}::uuid[], ${docs.map((doc) => doc.owner)}::uuid[],
           ${docs.map((doc) => doc.date.toISOString())}::timestamptz[]) AS t(id, owner, created)

@@ -212,6 +212,18 @@ export async function seedAsset(db: Kysely<ExtensionDatabase>, options: SeedAsse
   return id;
 }
 
+/**
+ * For bulk inserts into Immich's asset table, the columns one release requires beyond those both have,
+ * with a value for every row: v2's uploading device ids, v3's checksum algorithm.
+ */
+export async function releaseAssetColumns(db: Kysely<ExtensionDatabase>) {
+  const v3 = (await assetColumns(db)).has('checksumAlgorithm');
+  return {
+    names: sql.raw(v3 ? '"checksumAlgorithm"' : '"deviceAssetId", "deviceId"'),
+    values: sql.raw(v3 ? "'sha1'" : "gen_random_uuid()::text, 'test'"),
+  };
+}
+
 const columnsByDb = new WeakMap<object, Promise<Set<string>>>();
 
 /** The columns of Immich's asset table in this database (they differ between v2 and v3). */
