@@ -16,6 +16,7 @@
  *   --scope WHO            whose photos are searched: largest (the user with 40% of them, default) or all
  *   --segmenter NAME       zhparser (default) or jieba: how our documents and queries are segmented
  *   --keep                 keep the database afterwards (named after --docs, --embeddings and --segmenter)
+ *   --database NAME        name the bench database (for several kept databases of one scale side by side)
  *   --reuse                use a kept database of the same scale when there is one: no loading
  *   --explain              print EXPLAIN (ANALYZE, BUFFERS) of our slowest query of each kind
  *   --pg-settings WHICH    immich (default): the settings of Immich's own Postgres image that a
@@ -105,6 +106,7 @@ interface Options {
   scope: 'largest' | 'all';
   segmenter: 'zhparser' | 'jieba';
   keep: boolean;
+  database?: string;
   reuse: boolean;
   explain: boolean;
   pgSettings: 'immich' | 'server';
@@ -132,6 +134,7 @@ function readFlags(argv: string[]): Options {
     scope: { type: 'string' },
     segmenter: { type: 'string' },
     keep: { type: 'boolean' },
+    database: { type: 'string' },
     reuse: { type: 'boolean' },
     explain: { type: 'boolean' },
     'pg-settings': { type: 'string' },
@@ -147,6 +150,8 @@ function readFlags(argv: string[]): Options {
   const segmenter = flags.segmenter ?? 'zhparser';
   if (segmenter !== 'zhparser' && segmenter !== 'jieba')
     throw new Error(`--segmenter needs zhparser or jieba, got ${segmenter}`);
+  if (flags.database !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(flags.database))
+    throw new Error(`--database needs a plain lower-case name, got ${flags.database}`);
   const pgSettings = flags['pg-settings'] ?? 'immich';
   if (pgSettings !== 'immich' && pgSettings !== 'server')
     throw new Error(`--pg-settings needs immich or server, got ${pgSettings}`);
@@ -160,6 +165,7 @@ function readFlags(argv: string[]): Options {
     scope,
     segmenter,
     keep: flags.keep ?? false,
+    database: flags.database,
     reuse: flags.reuse ?? false,
     explain: flags.explain ?? false,
     pgSettings,
@@ -404,7 +410,7 @@ async function prewarm(db: Kysely<ExtensionDatabase>): Promise<void> {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const name = `immich_ai_bench_search_${options.docs}_${options.embeddings}_${options.segmenter}`;
+  const name = options.database ?? `immich_ai_bench_search_${options.docs}_${options.embeddings}_${options.segmenter}`;
   const scopeUsers = options.scope === 'largest' ? [0] : USER_SHARES.map((_, i) => i);
   const scopeShare = scopeUsers.reduce((sum, u) => sum + USER_SHARES[u], 0);
   const library = new Library(
