@@ -160,8 +160,8 @@ describe('index usage', () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
     const plan = await planOf(() =>
       search.indexMatches(parseQuery('ocr:发票 税'), [userId], range('index'), [
-        { pool: 'words', limit: 150 },
-        { pool: 'other', limit: 190 },
+        { pool: 'all', limit: 150 },
+        { pool: 'words', limit: 190 },
       ]),
     );
     expect(plan).toContain(SEARCH_INDEX);

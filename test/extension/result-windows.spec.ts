@@ -74,64 +74,72 @@ class MemoryWindows implements WindowSource {
   }
 }
 
-/** The order every page must follow: per tier, windows of `size` newest matches, each best first. */
-function expectedOrder(docs: readonly Doc[], tiers: readonly Pool[], windowSize: number): string[] {
-  return tiers.flatMap((tier) => {
-    const inTier = docs.filter((doc) => inPool(tier, doc));
-    const order: string[] = [];
-    for (let start = 0; start < inTier.length; start += windowSize) {
-      const window = inTier.slice(start, start + windowSize).filter((doc) => doc.live);
-      window.sort(
-        (a, b) =>
-          b.score - a.score || (a.date === b.date ? (a.assetId < b.assetId ? 1 : -1) : a.date < b.date ? 1 : -1),
-      );
-      order.push(...window.map((doc) => doc.assetId));
-    }
-    return order;
-  });
+const newestFirst = (a: Doc, b: Doc) =>
+  a.date === b.date ? (a.assetId < b.assetId ? 1 : -1) : a.date < b.date ? 1 : -1;
+const bestFirst = (a: Doc, b: Doc) => b.score - a.score || newestFirst(a, b);
+
+/**
+ * The order every page must follow: the newest `size` matches and the newest `size` whole-word
+ * matches, best first; then each next `size` matches by date (less the words already shown), best first.
+ */
+function expectedOrder(docs: readonly Doc[], words: boolean, windowSize: number): string[] {
+  const live = (list: readonly Doc[]) => list.filter((doc) => doc.live);
+  const wordDocs = words ? docs.filter((doc) => doc.word) : [];
+  const first = new Set([...docs.slice(0, windowSize), ...wordDocs.slice(0, windowSize)]);
+  const order = live([...first]).sort(bestFirst);
+  const oldestShown = wordDocs.length >= windowSize ? wordDocs[windowSize - 1] : null;
+  const shown = (doc: Doc) => words && doc.word && (!oldestShown || newestFirst(doc, oldestShown) <= 0);
+  for (let start = windowSize; start < docs.length; start += windowSize)
+    order.push(...live(docs.slice(start, start + windowSize).filter((doc) => !shown(doc))).sort(bestFirst));
+  return order.map((doc) => doc.assetId);
 }
 
 describe('result windows', () => {
   it.each([
-    [['words', 'other'] as Pool[], 10, 7],
-    [['words', 'other'] as Pool[], 25, 25],
-    [['all'] as Pool[], 40, 1],
-    [['all'] as Pool[], 13, 100],
-  ])('pages %j in windows of %i with pages of %i: every live match once, in order', async (tiers, windowSize, size) => {
-    const docs = documents(windowSize * 31 + size, 700);
-    const source = new MemoryWindows(docs);
-    const seen: string[] = [];
-    const ranks: number[] = [];
-    let cursor: Cursor | null = null;
-    let pages = 0;
-    do {
-      const before = source.windowsAsked;
-      const page = await readRanked(source, tiers, cursor, size, windowSize);
-      // A page reads the windows it shows (a tenth of each is dead), and one more to know whether
-      // anything follows; the first window of both tiers is read at once.
-      const windowsShown = Math.ceil(size / (windowSize * 0.8)) + 2;
-      expect(source.windowsAsked - before).toBeLessThanOrEqual(windowsShown + tiers.length - 1);
-      seen.push(...page.items.map((item) => item.assetId));
-      ranks.push(...page.items.map((item) => item.rank));
-      if (page.next) expect(page.items).toHaveLength(size);
-      // Through its text form, as a client carries it.
-      cursor = page.next && decodeCursor(encodeCursor(page.next));
-      pages++;
-    } while (cursor && pages < 1000);
-    expect(seen).toEqual(expectedOrder(docs, tiers, windowSize));
-    expect(ranks).toEqual(seen.map((_, i) => i + 1));
-  });
+    [true, 10, 7],
+    [true, 25, 25],
+    [true, 40, 1],
+    [false, 40, 1],
+    [false, 13, 100],
+    [true, 13, 100],
+  ])(
+    'pages (words: %s) in windows of %i with pages of %i: every live match once, in order',
+    async (words, windowSize, size) => {
+      const docs = documents(windowSize * 31 + size, 700);
+      const source = new MemoryWindows(docs);
+      const seen: string[] = [];
+      const ranks: number[] = [];
+      let cursor: Cursor | null = null;
+      let pages = 0;
+      do {
+        const before = source.windowsAsked;
+        const page = await readRanked(source, words, cursor, size, windowSize);
+        // A page reads the windows it shows (a tenth of each is dead, some words were shown before),
+        // and one more to know whether anything follows; the first window is two pools at once.
+        const windowsShown = Math.ceil(size / (windowSize * 0.5)) + 2;
+        expect(source.windowsAsked - before).toBeLessThanOrEqual(windowsShown + 1);
+        seen.push(...page.items.map((item) => item.assetId));
+        ranks.push(...page.items.map((item) => item.rank));
+        if (page.next) expect(page.items).toHaveLength(size);
+        // Through its text form, as a client carries it.
+        cursor = page.next && decodeCursor(encodeCursor(page.next));
+        pages++;
+      } while (cursor && pages < 1000);
+      expect(seen).toEqual(expectedOrder(docs, words, windowSize));
+      expect(ranks).toEqual(seen.map((_, i) => i + 1));
+    },
+  );
 
   it('reads any page by number: from a remembered cursor, or on from the nearest one', async () => {
     const docs = documents(77, 300);
     const source = new MemoryWindows(docs);
-    const order = expectedOrder(docs, ['words', 'other'], 20);
+    const order = expectedOrder(docs, true, 20);
     const cursors = new PageCursors();
     const key = 'query';
     const pageByNumber = async (page: number, size: number) => {
       const nearest = cursors.nearest(key, page);
       const skip = (page - nearest.page) * size;
-      const result = await readRanked(source, ['words', 'other'], nearest.cursor, skip + size, 20);
+      const result = await readRanked(source, true, nearest.cursor, skip + size, 20);
       if (result.next) cursors.remember(key, page + 1, result.next);
       return result.items.slice(skip).map((item) => item.assetId);
     };
@@ -143,7 +151,7 @@ describe('result windows', () => {
 
   it('forgets the least recently used queries, and expired ones', () => {
     const cursors = new PageCursors(2, 3, 1000);
-    const cursor: Cursor = { pool: 'all', after: null, rank: 10 };
+    const cursor: Cursor = { after: null, rank: 10 };
     cursors.remember('a', 2, cursor, 0);
     cursors.remember('b', 2, cursor, 0);
     cursors.remember('a', 3, cursor, 0);
@@ -155,8 +163,8 @@ describe('result windows', () => {
 
   it('gives out cursors as opaque text and takes back nothing else', () => {
     const cursor: Cursor = {
-      pool: 'other',
       rank: 40,
+      wordsShown: { date: '2024-06-01T00:00:00.000000Z', assetId: '00000000-0000-4000-a000-0000000000aa' },
       after: { date: '2024-05-01T12:00:00.123456Z', assetId: '00000000-0000-4000-a000-000000000001' },
       last: {
         score: 0.30000000000000004,
@@ -167,20 +175,17 @@ describe('result windows', () => {
     const text = encodeCursor(cursor);
     expect(text).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(decodeCursor(text)).toEqual(cursor);
-    expect(decodeCursor(encodeCursor({ pool: 'all', rank: 0, after: { date: cursor.after!.date } }))).toEqual({
-      pool: 'all',
-      rank: 0,
-      after: { date: cursor.after!.date },
-    });
+    const plain: Cursor = { rank: 0, after: { date: cursor.after!.date }, wordsShown: 'every' };
+    expect(decodeCursor(encodeCursor(plain))).toEqual(plain);
     const forged = (fields: unknown[]) => Buffer.from(JSON.stringify(fields)).toString('base64url');
     for (const bad of [
       '',
       'not a cursor',
-      forged(['everything', 0, null, null, null, null, null]),
-      forged(['all', -1, null, null, null, null, null]),
-      forged(['all', 0, "2024-01-01'; DROP TABLE asset; --", null, null, null, null]),
-      forged(['all', 0, null, null, 1, '2024-01-01T00:00:00.000000Z', 'x']),
-      forged(['all', 0, null, null]),
+      forged([-1, null, null, null]),
+      forged([0, ["2024-01-01'; DROP TABLE asset; --", null], null, null]),
+      forged([0, null, 'some', null]),
+      forged([0, null, null, [1, '2024-01-01T00:00:00.000000Z', 'x']]),
+      forged([0, null, null]),
     ])
       expect(decodeCursor(bad)).toBeNull();
   });

@@ -87,25 +87,29 @@ describe('paging through every match', () => {
     expect(items.map((item) => item.ocrRank)).toEqual(items.map((_, i) => i + 1));
   });
 
-  it('shows whole-word matches first, then the rest, each in windows of the newest, best first within', async () => {
+  it('ranks the newest matches with the newest whole-word ones first, then each next window by date', async () => {
     const items = (await byNumber(search, 100)).flat();
-    const tiers = [items.slice(0, words.size), items.slice(words.size)];
-    expect(new Set(tiers[0].map((item) => item.assetId))).toEqual(new Set(words.keys()));
-    for (const [tier, dates] of [
-      [tiers[0], words],
-      [tiers[1], substrings],
-    ] as const) {
-      for (let start = 0; start < tier.length; start += WINDOW) {
-        const window = tier.slice(start, start + WINDOW);
-        const following = tier.slice(start + WINDOW, start + 2 * WINDOW);
-        // Newer windows first (a run of equal dates may straddle two windows)...
-        const oldest = Math.min(...window.map((item) => dates.get(item.assetId)!));
-        for (const item of following) expect(dates.get(item.assetId)!).toBeLessThanOrEqual(oldest);
-        // ...and within a window, best first.
-        const scores = window.map((item) => item.score);
-        expect(scores).toEqual([...scores].sort((a, b) => b - a));
-      }
+    // Keyset order, newest first, over every match (all of them live here).
+    const dateOf = new Map([...words, ...substrings]);
+    const all = [...dateOf.keys()].sort((a, b) => dateOf.get(b)! - dateOf.get(a)! || (a < b ? 1 : -1));
+    const wordIds = all.filter((id) => words.has(id));
+    const first = new Set([...all.slice(0, WINDOW), ...wordIds.slice(0, WINDOW)]);
+    const windows = [first];
+    for (let start = WINDOW; start < all.length; start += WINDOW)
+      windows.push(new Set(all.slice(start, start + WINDOW).filter((id) => !(first.has(id) && words.has(id)))));
+    let at = 0;
+    for (const window of windows) {
+      const shown = items.slice(at, at + window.size);
+      expect(new Set(shown.map((item) => item.assetId))).toEqual(window);
+      // Best first within a window.
+      const scores = shown.map((item) => item.score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      at += window.size;
     }
+    expect(at).toBe(items.length);
+    // The first window reaches back past the newest 200 matches for whole words, and ranks them first.
+    expect(first.size).toBeGreaterThan(WINDOW);
+    expect(words.has(items[0].assetId)).toBe(true);
   });
 
   it('gives the same pages by cursor as by number, and any page to a process that served none before', async () => {

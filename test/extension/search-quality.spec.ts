@@ -133,7 +133,7 @@ describe.each<[string, () => Segmenter]>([
     expect(invoices.indexOf('invoice-cross')).toBeGreaterThan(invoices.indexOf('draft-invoice'));
   });
 
-  it('shows whole-word matches first, then the rest, each in windows of textCandidates newest matches', async () => {
+  it('ranks the newest matches with the newest whole-word ones, then every other match in windows by date', async () => {
     // Another user: five new photos with 发票 only across words (出发|票价), one old photo with the word.
     const owner = (await seedUser(database.db)).id;
     const documents = new OcrDocumentRepository(database.db, makeSegmenter());
@@ -153,8 +153,9 @@ describe.each<[string, () => Segmenter]>([
       textCandidates: 2,
     });
     const found = items.map((item) => key.get(item.assetId));
-    // The old photo with the word is not crowded out by newer substring matches, and comes first;
-    // without words (characters only) it comes in its own window, by date. Every match is there.
+    // The old photo with the word is not crowded out by newer substring matches: it joins the first
+    // window and ranks first; without words (characters only) it comes in its own window, by date.
+    // Every match is there, each once.
     expect(found).toEqual(
       wordsRankHigher
         ? ['old-word', 'cross-1', 'cross-2', 'cross-3', 'cross-4', 'cross-5']

@@ -615,7 +615,7 @@ from
   (
     (
       select
-        'words' as pool,
+        'all' as pool,
         m."assetId",
         m.date,
         m.word,
@@ -623,7 +623,7 @@ from
       from
         m
       where
-        m.word
+        true
       order by
         m."fileCreatedAt" desc,
         m."assetId" desc
@@ -633,7 +633,7 @@ from
     union all
     (
       select
-        'other' as pool,
+        'words' as pool,
         m."assetId",
         m.date,
         m.word,
@@ -641,7 +641,7 @@ from
       from
         m
       where
-        not m.word
+        m.word
       order by
         m."fileCreatedAt" desc,
         m."assetId" desc

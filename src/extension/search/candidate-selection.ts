@@ -18,13 +18,10 @@ export interface Bound {
   assetId?: string;
 }
 
-/**
- * Which matches a pool keeps: `all`; `words`, those that hold every term as a whole word
- * (OcrMatch.wordsHeld); `other`, the rest.
- */
-export type Pool = 'all' | 'words' | 'other';
+/** Which matches a pool keeps: `all`, or `words`: those that hold every term as a whole word (OcrMatch.wordsHeld). */
+export type Pool = 'all' | 'words';
 
-/** One matching document, and whether it holds the query's words (false when nobody asked). */
+/** One matching document, and whether it holds the query's words (false when the query has no word form). */
 export interface CandidateMatch {
   assetId: string;
   date: string;
@@ -45,7 +42,7 @@ export interface CandidateSource {
   depths(before: Bound | null, depths: readonly number[]): Promise<{ dates: (string | null)[]; oldest: string | null }>;
   /**
    * The matches in a range, newest first, read one document at a time in date order (cheap while
-   * matches are common): one pool's, at most `limit`; or (null) all of them, with their word flags.
+   * matches are common): one pool's, at most `limit`; or (null) all of them.
    */
   walk(range: DocumentRange, only: { pool: Pool; limit: number } | null): Promise<CandidateMatch[]>;
   /** The newest `limit` matches of each pool in a range, from the search index in one pass. */
@@ -155,7 +152,7 @@ export async function selectCandidates(
 }
 
 export function inPool(pool: Pool, match: CandidateMatch): boolean {
-  return pool === 'all' || (pool === 'words') === match.word;
+  return pool === 'all' || match.word;
 }
 
 /** Whether a document sorts after (is older than) a bound, newest first. */

@@ -1,14 +1,15 @@
-import { Bound, CandidateMatch, Pool } from './candidate-selection';
+import { Bound, CandidateMatch, isAfter as isAfterBound, Pool } from './candidate-selection';
 
 /**
  * How `ocr:` results page: every match is reachable, each page at a bounded cost.
  *
- * Matches come in tiers: those that hold every term as a whole word, then the rest (one tier when
- * the query has no word form). Each tier is cut into windows of its `windowSize` newest matches,
- * newest window first; a window is ranked by relevance as a whole. So the first page is the best of
- * the newest matches, as before, and scrolling on reaches back through the library, a window at a
- * time. A page costs one or two windows (the candidate search and scoring of `windowSize` matches)
- * however deep it is: a Cursor says where it starts, by the keys of the documents around it, never
+ * Results come in windows, each ranked by relevance as a whole. The first window is the newest
+ * `windowSize` matches and the newest `windowSize` whole-word matches (so a word the user typed is
+ * never crowded out by newer substring matches); each later window is the next `windowSize` matches
+ * by date, less the whole-word matches the first window already showed. So the first page is the
+ * best of the newest matches, and scrolling on reaches back through the library a window at a time.
+ * A page costs one or two windows (the candidate search and scoring of `windowSize` matches)
+ * however deep it is: a Cursor says where it starts by the keys of the documents around it, never
  * by an offset (keyset paging).
  */
 
@@ -24,17 +25,24 @@ export interface ScoredMatch extends RankKey {
   originalFileName: string;
 }
 
-/** Where a page starts: in `pool`'s window that begins after `after`, past `last` (from its start if absent). */
+/** Where a page starts: in the window after `after` (null: the first), past `last` (from its start if absent). */
 export interface Cursor {
-  pool: Pool;
   after: Bound | null;
+  /**
+   * The whole-word matches the first window showed: those from its oldest on (`every`: all of them).
+   * Absent when the query has no word form.
+   */
+  wordsShown?: Bound | 'every';
   last?: RankKey;
   /** How many results come before this position (for each result's rank). */
   rank: number;
 }
 
 export interface WindowSource {
-  /** The newest `limit` matches after `after` of each pool, newest first (pools searched together). */
+  /**
+   * The newest `limit` matches after `after` of each pool, newest first (pools searched together),
+   * each with whether it holds the query's words.
+   */
   windows(pools: readonly Pool[], after: Bound | null, limit: number): Promise<Map<Pool, CandidateMatch[]>>;
   /** The matches still in the user's timeline or archive, scored; the others are left out. */
   score(matches: readonly CandidateMatch[]): Promise<Omit<ScoredMatch, 'date'>[]>;
@@ -49,55 +57,63 @@ export interface RankedPage {
 const byRank = (a: RankKey, b: RankKey): number =>
   b.score - a.score || compareDesc(a.date, b.date) || compareDesc(a.assetId, b.assetId);
 const compareDesc = (a: string, b: string): number => (a === b ? 0 : a < b ? 1 : -1);
+const boundOf = (match: CandidateMatch): Bound => ({ date: match.date, assetId: match.assetId });
 
-/**
- * `count` results from `cursor` on (from the top when null). The first window of a query is searched
- * for both tiers at once: one pass over the newest documents serves both, and a page that reaches
- * past the whole-word matches then needs no second search.
- */
+/** A window's matches, and where the next window starts (null: none follows). */
+async function windowAt(
+  source: WindowSource,
+  cursor: Cursor,
+  words: boolean,
+  windowSize: number,
+): Promise<{ matches: CandidateMatch[]; next: Cursor | null }> {
+  const { after } = cursor;
+  const found = await source.windows(after === null && words ? ['all', 'words'] : ['all'], after, windowSize);
+  const all = found.get('all') ?? [];
+  const oldest = all.at(-1);
+  const next = (wordsShown: Cursor['wordsShown']): Cursor | null =>
+    all.length >= windowSize && oldest
+      ? { after: boundOf(oldest), ...(wordsShown ? { wordsShown } : {}), rank: 0 }
+      : null;
+  if (after === null) {
+    const wordMatches = found.get('words') ?? [];
+    const lastWord = wordMatches.at(-1);
+    const wordsShown = !words ? undefined : wordMatches.length >= windowSize && lastWord ? boundOf(lastWord) : 'every';
+    const ids = new Set(all.map((match) => match.assetId));
+    return { matches: [...all, ...wordMatches.filter((match) => !ids.has(match.assetId))], next: next(wordsShown) };
+  }
+  const { wordsShown } = cursor;
+  const shown = (match: CandidateMatch) =>
+    match.word &&
+    wordsShown !== undefined &&
+    (wordsShown === 'every' || !isAfterBound(wordsShown, match.date, match.assetId));
+  return { matches: all.filter((match) => !shown(match)), next: next(wordsShown) };
+}
+
+/** `count` results from `cursor` on (from the top when null). `words`: whether the query has a word form. */
 export async function readRanked(
   source: WindowSource,
-  tiers: readonly Pool[],
+  words: boolean,
   cursor: Cursor | null,
   count: number,
   windowSize: number,
 ): Promise<RankedPage> {
   const found: Array<{ item: ScoredMatch; next: Cursor | null }> = [];
-  const cached = new Map<string, CandidateMatch[]>();
-  const windowOf = async (pool: Pool, after: Bound | null) => {
-    const key = `${pool}:${after?.date}:${after?.assetId}`;
-    if (!cached.has(key)) {
-      const pools = after === null && pool === tiers[0] ? tiers : [pool];
-      for (const [each, matches] of await source.windows(pools, after, windowSize))
-        cached.set(`${each}:${after?.date}:${after?.assetId}`, matches);
-    }
-    return cached.get(key)!;
-  };
-
-  let position: Cursor | null = cursor ?? { pool: tiers[0], after: null, rank: 0 };
+  let position: Cursor | null = cursor ?? { after: null, rank: 0 };
   while (position && found.length <= count) {
-    const { pool, after, last }: Cursor = position;
-    const matches = await windowOf(pool, after);
+    const { after, last, wordsShown }: Cursor = position;
+    const { matches, next: following } = await windowAt(source, position, words, windowSize);
     const dates = new Map(matches.map((match) => [match.assetId, match.date]));
     const ranked = (await source.score(matches)).map((row) => ({ ...row, date: dates.get(row.assetId)! })).sort(byRank);
-    // The window after this one: the tier's next, or the next tier's first once this tier ran out.
-    const oldest = matches.at(-1);
-    const tier = tiers.indexOf(pool);
-    const following: Cursor | null =
-      matches.length >= windowSize && oldest
-        ? { pool, after: { date: oldest.date, assetId: oldest.assetId }, rank: 0 }
-        : tier + 1 < tiers.length
-          ? { pool: tiers[tier + 1], after: null, rank: 0 }
-          : null;
     const start = last ? ranked.filter((item) => byRank(item, last) <= 0).length : 0;
-    for (let i = start; i < ranked.length && found.length <= count; i++) {
-      const item = ranked[i];
-      const next: Cursor | null =
-        i === ranked.length - 1
-          ? following
-          : { pool, after, last: { score: item.score, date: item.date, assetId: item.assetId }, rank: 0 };
-      found.push({ item, next });
-    }
+    const here = (item: RankKey): Cursor => ({
+      after,
+      ...(wordsShown ? { wordsShown } : {}),
+      last: { score: item.score, date: item.date, assetId: item.assetId },
+      rank: 0,
+    });
+    // Inside the first window no cursor needs wordsShown: the first window is read whole again.
+    for (let i = start; i < ranked.length && found.length <= count; i++)
+      found.push({ item: ranked[i], next: i === ranked.length - 1 ? following : here(ranked[i]) });
     position = following;
   }
 
@@ -109,21 +125,22 @@ export async function readRanked(
 
 /** A cursor as an opaque URL-safe string, and back (null for anything that is not one of ours). */
 export function encodeCursor(cursor: Cursor): string {
-  const { pool, after, last, rank } = cursor;
+  const { after, wordsShown, last, rank } = cursor;
+  const shown =
+    wordsShown === undefined ? null : wordsShown === 'every' ? 'every' : [wordsShown.date, wordsShown.assetId];
   const fields = [
-    pool,
     rank,
-    after?.date ?? null,
-    after?.assetId ?? null,
-    last?.score ?? null,
-    last?.date ?? null,
-    last?.assetId ?? null,
+    after && [after.date, after.assetId ?? null],
+    shown,
+    last && [last.score, last.date, last.assetId],
   ];
   return Buffer.from(JSON.stringify(fields)).toString('base64url');
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const isDate = (value: unknown): value is string => typeof value === 'string' && DATE.test(value);
+const isId = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
 
 export function decodeCursor(text: string): Cursor | null {
   let fields: unknown;
@@ -132,20 +149,25 @@ export function decodeCursor(text: string): Cursor | null {
   } catch {
     return null;
   }
-  if (!Array.isArray(fields) || fields.length !== 7) return null;
-  const [pool, rank, afterDate, afterId, score, lastDate, lastId] = fields as unknown[];
-  const date = (value: unknown) => typeof value === 'string' && DATE.test(value);
-  const id = (value: unknown) => typeof value === 'string' && UUID.test(value);
-  if (pool !== 'all' && pool !== 'words' && pool !== 'other') return null;
+  if (!Array.isArray(fields) || fields.length !== 4) return null;
+  const [rank, after, shown, last] = fields as unknown[];
   if (typeof rank !== 'number' || !Number.isSafeInteger(rank) || rank < 0) return null;
-  const cursor: Cursor = { pool, rank, after: null };
-  if (afterDate !== null || afterId !== null) {
-    if (!date(afterDate) || !(afterId === null || id(afterId))) return null;
-    cursor.after = { date: afterDate as string, ...(afterId ? { assetId: afterId as string } : {}) };
+  const cursor: Cursor = { after: null, rank };
+  if (after !== null) {
+    if (!Array.isArray(after) || after.length !== 2 || !isDate(after[0])) return null;
+    if (after[1] !== null && !isId(after[1])) return null;
+    cursor.after = { date: after[0], ...(after[1] !== null ? { assetId: after[1] as string } : {}) };
   }
-  if (score !== null || lastDate !== null || lastId !== null) {
-    if (typeof score !== 'number' || !Number.isFinite(score) || !date(lastDate) || !id(lastId)) return null;
-    cursor.last = { score, date: lastDate as string, assetId: lastId as string };
+  if (shown === 'every') cursor.wordsShown = 'every';
+  else if (shown !== null) {
+    if (!Array.isArray(shown) || shown.length !== 2 || !isDate(shown[0]) || !isId(shown[1])) return null;
+    cursor.wordsShown = { date: shown[0], assetId: shown[1] };
+  }
+  if (last !== null) {
+    if (!Array.isArray(last) || last.length !== 3) return null;
+    const [score, date, assetId] = last as unknown[];
+    if (typeof score !== 'number' || !Number.isFinite(score) || !isDate(date) || !isId(assetId)) return null;
+    cursor.last = { score, date, assetId };
   }
   return cursor;
 }

@@ -107,9 +107,12 @@ function rangeCondition(userIds: readonly string[], range: DocumentRange, method
 
 /** Which of a query's matches a pool keeps, as SQL over `d`; null when it keeps all of them. */
 function poolCondition(match: OcrMatch, pool: Pool): RawBuilder<boolean> | null {
-  const words = match.wordsHeld();
-  if (pool === 'all' || !words) return null;
-  return pool === 'words' ? words : sql<boolean>`NOT ${words}`;
+  return pool === 'words' ? match.wordsHeld() : null;
+}
+
+/** Whether a match holds the query's words (result-windows.ts leaves out those already shown). */
+function wordFlag(match: OcrMatch, pool: Pool | null): RawBuilder<boolean> {
+  return pool === 'words' ? sql<boolean>`true` : (match.wordsHeld() ?? sql<boolean>`false`);
 }
 
 /** The ranking SQL: OCR full text alone, and OCR fused with CLIP nearest neighbours. */
@@ -125,8 +128,9 @@ export class SearchRepository {
   ) {}
 
   /**
-   * OCR-only: every match, whole-word matches first, in windows of the newest `textCandidates`
-   * matches, each ranked best first (result-windows.ts). A page starts at its cursor, or at its number.
+   * OCR-only: every match, in windows of the newest `textCandidates` matches (the first also holds
+   * the newest whole-word matches), each ranked best first (result-windows.ts). A page starts at its
+   * cursor, or at its number.
    */
   @GenerateSql({ params: [exampleQuery, exampleScope] })
   async searchOcr(query: ParsedQuery, scope: SearchScope): Promise<SearchPage> {
@@ -151,7 +155,7 @@ export class SearchRepository {
       await this.planSearch(trx);
       return readRanked(
         this.windowSource(trx, match, scope.userIds),
-        tiersOf(match),
+        hasWords(match),
         start,
         skip + scope.size,
         windowSize,
@@ -201,7 +205,7 @@ export class SearchRepository {
         ? (
             await readRanked(
               this.windowSource(trx, match, scope.userIds),
-              tiersOf(match),
+              hasWords(match),
               null,
               candidates,
               scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES,
@@ -253,7 +257,7 @@ export class SearchRepository {
    * The newest `limit` matches of each pool after `after` (candidate-selection.ts: the walk, then
    * the search index in windows), newest first: one window of each pool's results.
    */
-  @GenerateSql({ params: [exampleQuery, [DummyValue.UUID], ['words', 'other'], null, 200] })
+  @GenerateSql({ params: [exampleQuery, [DummyValue.UUID], ['all', 'words'], null, 200] })
   newestMatches(
     query: ParsedQuery,
     userIds: readonly string[],
@@ -321,7 +325,7 @@ export class SearchRepository {
     match = new OcrMatch(this.segmenter, query),
   ): Promise<CandidateMatch[]> {
     const pool = only && poolCondition(match, only.pool);
-    const word = only ? sql.lit(only.pool === 'words') : (match.wordsHeld() ?? sql`false`);
+    const word = wordFlag(match, only?.pool ?? null);
     // OFFSET 0 keeps the walk a walk: flattened, the planner would weigh the search index for it too.
     // The index's date order streams; only documents of one date are sorted by id (incremental sort).
     const { rows } = await sql<CandidateMatch>`
@@ -352,8 +356,8 @@ export class SearchRepository {
         [DummyValue.UUID],
         exampleRange,
         [
-          { pool: 'words', limit: 150 },
-          { pool: 'other', limit: 190 },
+          { pool: 'all', limit: 150 },
+          { pool: 'words', limit: 190 },
         ],
       ],
     },
@@ -372,7 +376,7 @@ export class SearchRepository {
       const [{ pool, limit }] = pools;
       const only = poolCondition(match, pool);
       const { rows } = await sql<CandidateMatch>`
-        SELECT d."assetId", ${keyDate} AS date, ${sql.lit(pool === 'words')} AS word FROM immich_ai.ocr_document d
+        SELECT d."assetId", ${keyDate} AS date, ${wordFlag(match, pool)} AS word FROM immich_ai.ocr_document d
         WHERE ${inRange} AND ${match.where()}${only ? sql` AND ${only}` : sql``}
         ORDER BY d."fileCreatedAt" DESC, d."assetId" DESC
         LIMIT ${limit}`.execute(db);
@@ -381,11 +385,11 @@ export class SearchRepository {
     }
     const pick = ({ pool, limit }: { pool: Pool; limit: number }) => sql`
       (SELECT ${sql.lit(pool)} AS pool, m."assetId", m.date, m.word, m."fileCreatedAt" FROM m
-       WHERE ${pool === 'all' ? sql`true` : pool === 'words' ? sql`m.word` : sql`NOT m.word`}
+       WHERE ${pool === 'words' ? sql`m.word` : sql`true`}
        ORDER BY m."fileCreatedAt" DESC, m."assetId" DESC LIMIT ${limit})`;
     const { rows } = await sql<CandidateMatch & { pool: Pool }>`
       WITH m AS MATERIALIZED (
-        SELECT d."assetId", d."fileCreatedAt", ${keyDate} AS date, ${match.wordsHeld() ?? sql`false`} AS word
+        SELECT d."assetId", d."fileCreatedAt", ${keyDate} AS date, ${wordFlag(match, null)} AS word
         FROM immich_ai.ocr_document d
         WHERE ${inRange} AND ${match.where()}
       )
@@ -479,10 +483,8 @@ export class SearchRepository {
   }
 }
 
-/** Whole-word matches first, then the rest; one tier when the query has no word form. */
-function tiersOf(match: OcrMatch): Pool[] {
-  return match.wordsHeld() ? ['words', 'other'] : ['all'];
-}
+/** Whether a query has a word form (then its first window adds the newest whole-word matches). */
+const hasWords = (match: OcrMatch): boolean => match.wordsHeld() !== null;
 
 function page(rows: RankedAsset[], size: number): SearchPage {
   return { items: rows.slice(0, size), hasNextPage: rows.length > size };
