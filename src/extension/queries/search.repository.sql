@@ -8,36 +8,46 @@ select
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $2
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
   ) as "depth0",
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $3::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $4
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
   ) as "depth1",
   (
     select
@@ -47,7 +57,7 @@ select
       cross join lateral (
         select
           to_char(
-            d."fileCreatedAt" AT TIME ZONE 'UTC',
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
           ) as date
         from
@@ -64,7 +74,7 @@ select
 select
   d."assetId",
   to_char(
-    d."fileCreatedAt" AT TIME ZONE 'UTC',
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
   ) as date,
   (
@@ -109,36 +119,46 @@ select
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $2
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
   ) as "depth0",
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $3::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $4
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
   ) as "depth1",
   (
     select
@@ -148,7 +168,7 @@ select
       cross join lateral (
         select
           to_char(
-            d."fileCreatedAt" AT TIME ZONE 'UTC',
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
           ) as date
         from
@@ -165,7 +185,7 @@ select
 select
   d."assetId",
   to_char(
-    d."fileCreatedAt" AT TIME ZONE 'UTC',
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
   ) as date,
   (
@@ -224,11 +244,67 @@ select
 with
   ocr as materialized (
     select
-      o."assetId",
-      o.score,
-      o.rank
+      best."assetId",
+      best.score,
+      row_number() over (
+        order by
+          best.score desc,
+          best."fileCreatedAt" desc,
+          best."assetId" desc
+      ) as rank
     from
-      unnest($1::uuid[], $2::float8[]) with ordinality as o ("assetId", score, rank)
+      (
+        select
+          scored."assetId",
+          scored.score,
+          scored."fileCreatedAt"
+        from
+          (
+            select
+              d."assetId",
+              d."fileCreatedAt",
+              live."fileCreatedAt" as "takenAt",
+              live."originalFileName",
+              (
+                ts_rank_cd(
+                  '{0.1, 0.2, 0.4, 1.0}'::float4[],
+                  d."searchVector",
+                  (
+                    phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
+                  )
+                ) + ts_rank_cd(
+                  '{0.1, 0.2, 0.4, 1.0}'::float4[],
+                  d."searchVector",
+                  (
+                    phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
+                  )
+                )
+              )::float8 as score
+            from
+              unnest($5::uuid[]) as candidates ("assetId")
+              join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
+              cross join lateral (
+                select
+                  asset."fileCreatedAt",
+                  asset."originalFileName"
+                from
+                  public.asset
+                where
+                  asset.id = d."assetId"
+                  and asset."ownerId" = any ($6::uuid[])
+                  and asset."deletedAt" is null
+                  and asset.visibility in ($7, $8)
+                offset
+                  0
+              ) live
+          ) scored
+        order by
+          scored.score desc,
+          scored."fileCreatedAt" desc,
+          scored."assetId" desc
+        limit
+          $9
+      ) best
   ),
   clip as materialized (
     select
@@ -243,24 +319,24 @@ with
       (
         select
           s."assetId",
-          s.embedding <=> $3::vector as distance
+          s.embedding <=> $10::vector as distance
         from
           public.smart_search s
           join public.asset on asset.id = s."assetId"
         where
-          asset."ownerId" = any ($4::uuid[])
+          asset."ownerId" = any ($11::uuid[])
           and asset."deletedAt" is null
-          and asset.visibility in ($5, $6)
+          and asset.visibility in ($12, $13)
         order by
           distance
         limit
-          $7
+          $14
       ) nearest
   ),
   fused as (
     select
       coalesce(ocr."assetId", clip."assetId") as "assetId",
-      coalesce($8::float8 / ($9 + ocr.rank), 0) + coalesce($10::float8 / ($11 + clip.rank), 0) as score,
+      coalesce($15::float8 / ($16 + ocr.rank), 0) + coalesce($17::float8 / ($18 + clip.rank), 0) as score,
       ocr.rank::int as "ocrRank",
       ocr.score as "ocrScore",
       clip.rank::int as "clipRank",
@@ -277,54 +353,64 @@ from
   fused
   join public.asset on asset.id = fused."assetId"
 where
-  asset."ownerId" = any ($12::uuid[])
+  asset."ownerId" = any ($19::uuid[])
   and asset."deletedAt" is null
-  and asset.visibility in ($13, $14)
+  and asset.visibility in ($20, $21)
 order by
   fused.score desc,
   fused."ocrScore" desc nulls last,
   asset."fileCreatedAt" desc,
   asset.id
 limit
-  $15
+  $22
 offset
-  $16;
+  $23;
 
 -- SearchRepository.newestMatches
 select
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $2
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
   ) as "depth0",
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $3::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $4
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
   ) as "depth1",
   (
     select
@@ -334,7 +420,7 @@ select
       cross join lateral (
         select
           to_char(
-            d."fileCreatedAt" AT TIME ZONE 'UTC',
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
           ) as date
         from
@@ -351,7 +437,7 @@ select
 select
   d."assetId",
   to_char(
-    d."fileCreatedAt" AT TIME ZONE 'UTC',
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
   ) as date,
   (
@@ -393,40 +479,50 @@ select
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-      and d."fileCreatedAt" <= $2::timestamptz
-      and (d."fileCreatedAt", d."assetId") < ($3::timestamptz, $4::uuid)
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $5
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+          and d."fileCreatedAt" <= $2::timestamptz
+          and (d."fileCreatedAt", d."assetId") < ($3::timestamptz, $4::uuid)
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $5
+        limit
+          1
+      ) x
   ) as "depth0",
   (
     select
       to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
       )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $6::uuid
-      and d."fileCreatedAt" <= $7::timestamptz
-      and (d."fileCreatedAt", d."assetId") < ($8::timestamptz, $9::uuid)
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $10
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $6::uuid
+          and d."fileCreatedAt" <= $7::timestamptz
+          and (d."fileCreatedAt", d."assetId") < ($8::timestamptz, $9::uuid)
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $10
+        limit
+          1
+      ) x
   ) as "depth1",
   (
     select
@@ -436,7 +532,7 @@ select
       cross join lateral (
         select
           to_char(
-            d."fileCreatedAt" AT TIME ZONE 'UTC',
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
             'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
           ) as date
         from
@@ -454,7 +550,7 @@ select
 select
   d."assetId",
   to_char(
-    d."fileCreatedAt" AT TIME ZONE 'UTC',
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
   ) as date,
   true as word
@@ -501,7 +597,7 @@ limit
 select
   d."assetId",
   to_char(
-    d."fileCreatedAt" AT TIME ZONE 'UTC',
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
   ) as date,
   (
@@ -543,37 +639,47 @@ order by
 
 -- SearchRepository.indexMatches (one pool)
 select
-  d."assetId",
+  x."assetId",
   to_char(
-    d."fileCreatedAt" AT TIME ZONE 'UTC',
+    "x"."fileCreatedAt" AT TIME ZONE 'UTC',
     'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
   ) as date,
-  true as word
+  x.word
 from
-  immich_ai.ocr_document d
-where
-  d."searchKeys" @@ $1::tsquery
-  and d."fileCreatedAt" >= $2::timestamptz
-  and d."fileCreatedAt" <= $3::timestamptz
-  and (d."fileCreatedAt", d."assetId") < ($4::timestamptz, $5::uuid)
-  and (
-    (d."searchVector" @@ $6::tsquery)
-    and (d."searchVector" @@ $7::tsquery)
-    and not (d."searchLatin" like $8)
-  )
-  and (
-    (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
-    )
-    and (
-      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $10)
-    )
-  )
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      true as word
+    from
+      immich_ai.ocr_document d
+    where
+      d."searchKeys" @@ $1::tsquery
+      and d."fileCreatedAt" >= $2::timestamptz
+      and d."fileCreatedAt" <= $3::timestamptz
+      and (d."fileCreatedAt", d."assetId") < ($4::timestamptz, $5::uuid)
+      and (
+        (d."searchVector" @@ $6::tsquery)
+        and (d."searchVector" @@ $7::tsquery)
+        and not (d."searchLatin" like $8)
+      )
+      and (
+        (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
+        )
+        and (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $10)
+        )
+      )
+    order by
+      d."fileCreatedAt" desc,
+      d."assetId" desc
+    limit
+      $11
+  ) x
 order by
-  d."fileCreatedAt" desc,
-  d."assetId" desc
-limit
-  $11;
+  x."fileCreatedAt" desc,
+  x."assetId" desc;
 
 -- SearchRepository.indexMatches (two pools)
 with
@@ -581,10 +687,6 @@ with
     select
       d."assetId",
       d."fileCreatedAt",
-      to_char(
-        d."fileCreatedAt" AT TIME ZONE 'UTC',
-        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-      ) as date,
       (
         (
           d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
@@ -609,7 +711,10 @@ with
 select
   p.pool,
   p."assetId",
-  p.date,
+  to_char(
+    "p"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
   p.word
 from
   (
@@ -617,7 +722,6 @@ from
       select
         'all' as pool,
         m."assetId",
-        m.date,
         m.word,
         m."fileCreatedAt"
       from
@@ -635,7 +739,6 @@ from
       select
         'words' as pool,
         m."assetId",
-        m.date,
         m.word,
         m."fileCreatedAt"
       from
@@ -656,41 +759,50 @@ order by
 
 -- SearchRepository.scoreMatches
 select
-  d."assetId",
-  live."fileCreatedAt",
-  live."originalFileName",
-  (
-    ts_rank_cd(
-      '{0.1, 0.2, 0.4, 1.0}'::float4[],
-      d."searchVector",
-      (
-        phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
-      )
-    ) + ts_rank_cd(
-      '{0.1, 0.2, 0.4, 1.0}'::float4[],
-      d."searchVector",
-      (
-        phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
-      )
-    )
-  )::float8 as score
+  scored."assetId",
+  scored."takenAt" as "fileCreatedAt",
+  scored."originalFileName",
+  scored.score
 from
-  unnest($5::uuid[]) as candidates ("assetId")
-  join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
-  cross join lateral (
+  (
     select
-      asset."fileCreatedAt",
-      asset."originalFileName"
+      d."assetId",
+      d."fileCreatedAt",
+      live."fileCreatedAt" as "takenAt",
+      live."originalFileName",
+      (
+        ts_rank_cd(
+          '{0.1, 0.2, 0.4, 1.0}'::float4[],
+          d."searchVector",
+          (
+            phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
+          )
+        ) + ts_rank_cd(
+          '{0.1, 0.2, 0.4, 1.0}'::float4[],
+          d."searchVector",
+          (
+            phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
+          )
+        )
+      )::float8 as score
     from
-      public.asset
-    where
-      asset.id = d."assetId"
-      and asset."ownerId" = any ($6::uuid[])
-      and asset."deletedAt" is null
-      and asset.visibility in ($7, $8)
-    offset
-      0
-  ) live;
+      unnest($5::uuid[]) as candidates ("assetId")
+      join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
+      cross join lateral (
+        select
+          asset."fileCreatedAt",
+          asset."originalFileName"
+        from
+          public.asset
+        where
+          asset.id = d."assetId"
+          and asset."ownerId" = any ($6::uuid[])
+          and asset."deletedAt" is null
+          and asset.visibility in ($7, $8)
+        offset
+          0
+      ) live
+  ) scored;
 
 -- SearchRepository.tuneVectorScan (VectorChord)
 select

@@ -89,7 +89,15 @@ async function windowAt(
   return { matches: all.filter((match) => !shown(match)), next: next(wordsShown) };
 }
 
-/** `count` results from `cursor` on (from the top when null). `words`: whether the query has a word form. */
+/** The first window's matches: the newest `windowSize` matches and the newest `windowSize` whole-word ones. */
+export async function firstWindow(source: WindowSource, words: boolean, windowSize: number): Promise<CandidateMatch[]> {
+  return (await windowAt(source, { after: null, rank: 0 }, words, windowSize)).matches;
+}
+
+/**
+ * `count` results from `cursor` on (from the top when null), and where the next would start.
+ * `words`: whether the query has a word form.
+ */
 export async function readRanked(
   source: WindowSource,
   words: boolean,
@@ -98,8 +106,10 @@ export async function readRanked(
   windowSize: number,
 ): Promise<RankedPage> {
   const found: Array<{ item: ScoredMatch; next: Cursor | null }> = [];
+  // One past the page, to know whether another follows.
+  const wanted = count + 1;
   let position: Cursor | null = cursor ?? { after: null, rank: 0 };
-  while (position && found.length <= count) {
+  while (position && found.length < wanted) {
     const { after, last, wordsShown }: Cursor = position;
     const { matches, next: following } = await windowAt(source, position, words, windowSize);
     const dates = new Map(matches.map((match) => [match.assetId, match.date]));
@@ -112,7 +122,7 @@ export async function readRanked(
       rank: 0,
     });
     // Inside the first window no cursor needs wordsShown: the first window is read whole again.
-    for (let i = start; i < ranked.length && found.length <= count; i++)
+    for (let i = start; i < ranked.length && found.length < wanted; i++)
       found.push({ item: ranked[i], next: i === ranked.length - 1 ? following : here(ranked[i]) });
     position = following;
   }
