@@ -585,15 +585,17 @@ async function measure(
       .slice(0, options.reach);
     log(`every match reachable: ${reachable.length} queries paged to their end`);
     const reach = await runReach(searcher, truth, reachable);
-    let rum: { builds: RumBuild[]; summary: SummaryTable } | { error: string } | null = null;
+    let rum: { builds: RumBuild[]; plans: string[]; summary: SummaryTable } | { error: string } | null = null;
     if (options.rum) {
       if (options.scope !== 'largest') throw new UsageError('--rum measures one user: leave --scope at largest');
-      log('RUM: building its indexes');
+      log('RUM: timing ours, building the RUM indexes, timing RUM');
       try {
-        const builds = await buildRumIndexes(db, log);
-        await prewarm(db);
-        log('RUM: timed queries');
-        rum = { builds, summary: summariseAll(await runRum(db, repository, userIds[0], queries)) };
+        const result = await runRum(db, repository, userIds[0], queries, async () => {
+          const builds = await buildRumIndexes(db, log);
+          await prewarm(db);
+          return builds;
+        });
+        rum = { builds: result.builds, plans: result.plans, summary: summariseAll(result.samples) };
       } catch (error) {
         // The figures above stand without it.
         rum = { error: error instanceof Error ? error.message : String(error) };
@@ -708,6 +710,8 @@ async function measure(
               '',
               'RUM against our candidate search: one window of 200 newest matches (from the top, and before the middle of the library), and RUM ranking (best 10); ms',
               rumTable(rum.summary),
+              'Index each RUM statement ran on (first query of each kind):',
+              ...rum.plans.map((plan) => `- ${plan}`),
               '',
             ]
           : []),

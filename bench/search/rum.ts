@@ -14,10 +14,11 @@
  *   ours window deep   the newest 200 matches before the middle of the library (a deep window)
  *   rum date deep      the same from the date index
  *   rum rank           the best 10 by RUM's rank, straight from the rank index
- * Each query is run once per engine, engines interleaved, after one warm-up query per engine.
+ * Ours is timed before the RUM indexes are built, RUM's after (forced onto its index); each query
+ * once per engine, after one warm-up query per engine.
  */
 import { performance } from 'node:perf_hooks';
-import { Kysely, sql } from 'kysely';
+import { Kysely, RawBuilder, sql } from 'kysely';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
 import { isoDate } from '../../src/extension/search/candidate-selection';
 import { parseQuery, ParsedQuery } from '../../src/extension/search/query-parser';
@@ -86,59 +87,78 @@ function wholeQuery(query: ParsedQuery): string | null {
     .join(' & ');
 }
 
+type RumEngine = (typeof RUM_ENGINES)[number];
+const OURS: readonly RumEngine[] = ['ours window', 'ours window deep'];
+const RUM: readonly RumEngine[] = ['rum date', 'rum date deep', 'rum rank'];
+
+/** The statements each engine runs for one query (null: a query RUM cannot serve). */
+function statements(db: Kysely<ExtensionDatabase>, repository: SearchRepository, userId: string, middle: string) {
+  const future = isoDate(Date.parse('2100-01-01T00:00:00Z'));
+  return (text: string) => {
+    const query = parseQuery(`ocr:${text}`);
+    const tsquery = wholeQuery(query);
+    if (!tsquery) return null;
+    // RUM's statements run on its index (no bitmap scan, no table scan): what RUM itself can do.
+    const onRum = (statement: RawBuilder<unknown>) =>
+      db.transaction().execute(async (trx) => {
+        await sql`SELECT set_config('jit', 'off', true), set_config('enable_bitmapscan', 'off', true),
+          set_config('enable_seqscan', 'off', true)`.execute(trx);
+        return statement.execute(trx);
+      });
+    const byDate = (bound: string) => sql`
+      SELECT d."assetId" FROM immich_ai.ocr_document d
+      WHERE d."searchVector" @@ ${tsquery}::tsquery AND d."ownerId" = ${userId}::uuid
+        AND d."fileCreatedAt" <= ${bound}::timestamptz
+      ORDER BY d."fileCreatedAt" <=| ${bound}::timestamptz
+      LIMIT 200`;
+    const byRank = sql`
+      SELECT d."assetId" FROM immich_ai.ocr_document d
+      WHERE d."searchVector" @@ ${tsquery}::tsquery AND d."ownerId" = ${userId}::uuid
+      ORDER BY d."searchVector" <=> ${tsquery}::tsquery
+      LIMIT 10`;
+    const explain = (statement: RawBuilder<unknown>) =>
+      onRum(sql`EXPLAIN (FORMAT JSON) ${statement}`).then((result) => JSON.stringify(result.rows));
+    return {
+      run: {
+        'ours window': () => repository.newestMatches(query, [userId], ['all'], null, 200),
+        'ours window deep': () => repository.newestMatches(query, [userId], ['all'], { date: middle }, 200),
+        'rum date': () => onRum(byDate(future)),
+        'rum date deep': () => onRum(byDate(middle)),
+        'rum rank': () => onRum(byRank),
+      } satisfies Record<RumEngine, () => Promise<unknown>>,
+      explain: { 'rum date': () => explain(byDate(future)), 'rum rank': () => explain(byRank) },
+    };
+  };
+}
+
+/**
+ * Ours first, before the RUM indexes exist (the planner would weigh them for our statements too),
+ * then RUM's, each after one warm-up query; each query once per engine.
+ */
 export async function runRum(
   db: Kysely<ExtensionDatabase>,
   repository: SearchRepository,
   userId: string,
   queries: ReadonlyMap<Kind, BenchQuery[]>,
-): Promise<Samples> {
+  build: () => Promise<RumBuild[]>,
+): Promise<{ samples: Samples; builds: RumBuild[]; plans: string[] }> {
   const samples: Samples = Object.fromEntries(RUM_ENGINES.map((engine) => [engine, {}]));
   const { rows } = await sql<{ middle: string }>`
     SELECT to_char(percentile_disc(0.5) WITHIN GROUP (ORDER BY "fileCreatedAt") AT TIME ZONE 'UTC',
       'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS middle
     FROM immich_ai.ocr_document WHERE "ownerId" = ${userId}`.execute(db);
-  const middle = rows[0].middle;
-  const future = isoDate(Date.parse('2100-01-01T00:00:00Z'));
-  const runners = (text: string) => {
-    const query = parseQuery(`ocr:${text}`);
-    const tsquery = wholeQuery(query);
-    if (!tsquery) return null;
-    const byDate = (bound: string) =>
-      db.transaction().execute(async (trx) => {
-        await sql`SELECT set_config('jit', 'off', true)`.execute(trx);
-        return sql`
-          SELECT d."assetId" FROM immich_ai.ocr_document d
-          WHERE d."searchVector" @@ ${tsquery}::tsquery AND d."ownerId" = ${userId}::uuid
-            AND d."fileCreatedAt" <= ${bound}::timestamptz
-          ORDER BY d."fileCreatedAt" <=| ${bound}::timestamptz
-          LIMIT 200`.execute(trx);
-      });
-    return {
-      'ours window': () => repository.newestMatches(query, [userId], ['all'], null, 200),
-      'rum date': () => byDate(future),
-      'ours window deep': () => repository.newestMatches(query, [userId], ['all'], { date: middle }, 200),
-      'rum date deep': () => byDate(middle),
-      'rum rank': () =>
-        db.transaction().execute(async (trx) => {
-          await sql`SELECT set_config('jit', 'off', true)`.execute(trx);
-          return sql`
-            SELECT d."assetId" FROM immich_ai.ocr_document d
-            WHERE d."searchVector" @@ ${tsquery}::tsquery AND d."ownerId" = ${userId}::uuid
-            ORDER BY d."searchVector" <=> ${tsquery}::tsquery
-            LIMIT 10`.execute(trx);
-        }),
-    } satisfies Record<(typeof RUM_ENGINES)[number], () => Promise<unknown>>;
-  };
-  let warm = false;
-  for (const [kind, list] of queries) {
-    for (const query of list) {
-      const run = runners(query.text);
-      if (!run) continue;
-      if (!warm) {
-        for (const engine of RUM_ENGINES) await run[engine]();
-        warm = true;
-      }
-      for (const engine of RUM_ENGINES) {
+  const of = statements(db, repository, userId, rows[0].middle);
+  const eligible = [...queries].flatMap(([kind, list]) =>
+    list.flatMap((query) => {
+      const runners = of(query.text);
+      return runners ? [{ kind, query, ...runners }] : [];
+    }),
+  );
+  const time = async (engines: readonly RumEngine[]) => {
+    if (eligible.length === 0) return;
+    for (const engine of engines) await eligible[0].run[engine]();
+    for (const { kind, query, run } of eligible)
+      for (const engine of engines) {
         const started = performance.now();
         let error: string | undefined;
         try {
@@ -157,7 +177,18 @@ export async function runRum(
         };
         (samples[engine][kind] ??= []).push(sample);
       }
+  };
+  await time(OURS);
+  const builds = await build();
+  // Which index each RUM statement ran on, for the first query of each kind.
+  const plans: string[] = [];
+  for (const kind of new Set(eligible.map((e) => e.kind))) {
+    const first = eligible.find((e) => e.kind === kind)!;
+    for (const [engine, explain] of Object.entries(first.explain)) {
+      const indexes = [...new Set((await explain()).match(/ocr_document_\w+_idx/g) ?? [])];
+      plans.push(`${kind} ${JSON.stringify(first.query.text)} ${engine}: ${indexes.join(', ') || 'no index'}`);
     }
   }
-  return samples;
+  await time(RUM);
+  return { samples, builds, plans };
 }

@@ -1,4 +1,4 @@
-import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import { Pool } from 'pg';
 import { migrateToLatest } from '../../src/extension/database/migrator';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
@@ -7,6 +7,7 @@ import { DocumentRange, isoDate } from '../../src/extension/search/candidate-sel
 import { parseQuery } from '../../src/extension/search/query-parser';
 import { SearchRepository } from '../../src/extension/search/search.repository';
 import { JiebaSegmenter, ZhparserSegmenter } from '../../src/extension/search/segmenter';
+import { capturingDatabase } from '../support/captured-queries';
 import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
 
 /** The one GIN index over the search columns (migrations/0004). */
@@ -64,13 +65,7 @@ describe('index usage', () => {
     }
     await sql`ANALYZE`.execute(database.db);
     pool = new Pool({ connectionString: database.url, max: 1 });
-    captured = [];
-    db = new Kysely<ExtensionDatabase>({
-      dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }),
-      log: (event) => {
-        if (event.level === 'query') captured.push(event.query);
-      },
-    });
+    ({ db, captured } = capturingDatabase(database.url));
   });
 
   afterAll(async () => {
@@ -81,7 +76,7 @@ describe('index usage', () => {
 
   /** The plan of the last captured statement that is not a set_config/version probe. */
   async function planOf(run: () => Promise<unknown>, { discourageSeqScan = false } = {}): Promise<string> {
-    captured = [];
+    captured.length = 0;
     await run();
     const query = captured.filter((q) => !/set_config|pg_extension|^begin|^commit/i.test(q.sql.trim())).pop()!;
     const client = await pool.connect();
@@ -98,39 +93,34 @@ describe('index usage', () => {
     }
   }
 
-  /** The index conditions of every scan of `index` in a plan (FORMAT JSON). */
-  function indexConds(plan: string, index: string): string[] {
-    const conds: string[] = [];
+  /** Every node of a plan (FORMAT JSON). */
+  function planNodes(plan: string): Record<string, unknown>[] {
+    const nodes: Record<string, unknown>[] = [];
     const visit = (node: Record<string, unknown>) => {
-      if (node['Index Name'] === index) conds.push(String(node['Index Cond']));
+      nodes.push(node);
       for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
     };
     for (const root of JSON.parse(plan) as { Plan: Record<string, unknown> }[]) visit(root.Plan);
-    return conds;
+    return nodes;
   }
 
-  /** The node types of every scan of `relation` in a plan (FORMAT JSON). */
-  function scansOf(plan: string, relation: string): string[] {
-    const types: string[] = [];
-    const visit = (node: Record<string, unknown>) => {
-      if (node['Relation Name'] === relation) types.push(String(node['Node Type']));
-      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
-    };
-    for (const root of JSON.parse(plan) as { Plan: Record<string, unknown> }[]) visit(root.Plan);
-    return types;
-  }
+  /** The index conditions of every scan of `index` in a plan. */
+  const indexConds = (plan: string, index: string): string[] =>
+    planNodes(plan)
+      .filter((node) => node['Index Name'] === index)
+      .map((node) => String(node['Index Cond']));
+
+  /** The node types of every scan of `relation` in a plan. */
+  const scansOf = (plan: string, relation: string): string[] =>
+    planNodes(plan)
+      .filter((node) => node['Relation Name'] === relation)
+      .map((node) => String(node['Node Type']));
 
   /** The node types of every sort in a plan whose key names `column`. */
-  function sortsOn(plan: string, column: string): string[] {
-    const types: string[] = [];
-    const visit = (node: Record<string, unknown>) => {
-      const keys = (node['Sort Key'] as string[] | undefined) ?? [];
-      if (keys.some((key) => key.includes(column))) types.push(String(node['Node Type']));
-      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
-    };
-    for (const root of JSON.parse(plan) as { Plan: Record<string, unknown> }[]) visit(root.Plan);
-    return types;
-  }
+  const sortsOn = (plan: string, column: string): string[] =>
+    planNodes(plan)
+      .filter((node) => ((node['Sort Key'] as string[] | undefined) ?? []).some((key) => key.includes(column)))
+      .map((node) => String(node['Node Type']));
 
   const range = (method: 'walk' | 'index'): DocumentRange => ({
     from: isoDate(Date.now() - 400 * 86_400_000),

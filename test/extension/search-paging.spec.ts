@@ -1,12 +1,11 @@
-import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
-import { Pool } from 'pg';
+import { sql } from 'kysely';
 import { migrateToLatest } from '../../src/extension/database/migrator';
-import type { ExtensionDatabase } from '../../src/extension/database/schema';
 import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
 import { parseQuery } from '../../src/extension/search/query-parser';
 import { Cursor } from '../../src/extension/search/result-windows';
 import { RankedAsset, SearchRepository, SearchScope } from '../../src/extension/search/search.repository';
 import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
+import { capturingDatabase } from '../support/captured-queries';
 import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
 
 /**
@@ -128,19 +127,13 @@ describe('paging through every match', () => {
   });
 
   it('costs a deep page what the first costs: a bounded number of statements, none with an offset', async () => {
-    let captured: CompiledQuery[] = [];
-    const db = new Kysely<ExtensionDatabase>({
-      dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }),
-      log: (event) => {
-        if (event.level === 'query') captured.push(event.query);
-      },
-    });
+    const { db, captured } = capturingDatabase(database.url);
     try {
       const counted = new SearchRepository(db, new ZhparserSegmenter());
       const statements: number[] = [];
       let cursor: Cursor | undefined;
       do {
-        captured = [];
+        captured.length = 0;
         const result = await counted.searchOcr(query, scope(1, 50, cursor));
         statements.push(captured.length);
         // Depths within a window are an OFFSET of at most REFERENCE_DEPTH windows; nothing deeper.

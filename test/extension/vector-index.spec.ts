@@ -1,5 +1,4 @@
-import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
-import { Pool } from 'pg';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import { migrateToLatest } from '../../src/extension/database/migrator';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
 import { generateSqlFiles } from '../../src/extension/sql/generate-sql-files';
@@ -7,6 +6,7 @@ import { parseQuery } from '../../src/extension/search/query-parser';
 import { SearchRepository } from '../../src/extension/search/search.repository';
 import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
 import { describeVectorIndex, VectorIndex, vectorScanSettings } from '../../src/extension/search/vector-index';
+import { capturingDatabase } from '../support/captured-queries';
 import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
 
 /**
@@ -92,12 +92,7 @@ describe('the vector index behind mixed ranking', () => {
           database.db,
         );
       }
-      db = new Kysely<ExtensionDatabase>({
-        dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }),
-        log: (event) => {
-          if (event.level === 'query') captured.push(event.query);
-        },
-      });
+      ({ db, captured } = capturingDatabase(database.url));
     });
 
     afterAll(async () => {
@@ -106,7 +101,7 @@ describe('the vector index behind mixed ranking', () => {
     });
 
     const run = async (repository: SearchRepository) => {
-      captured = [];
+      captured.length = 0;
       const embedding = Array.from({ length: 512 }, (_, k) => (k === 3 ? 1 : 0));
       const { items } = await repository.searchMixed(
         parseQuery('发票'),
