@@ -12,11 +12,21 @@
  *   --seed-queries N       how many of them per kind also run the seed's statement as shipped, which
  *                          segments every document of the user on every search (default 3)
  *   --mixed-queries N      mixed-ranking (OCR + CLIP) queries per kind, plus as many CLIP-only (default 10)
- *   --text-candidates N    matches our search scores per query (SEARCH_TEXT_CANDIDATES; default the app's)
+ *   --text-candidates N    matches our search ranks together (SEARCH_TEXT_CANDIDATES; default the app's)
+ *   --pages N              deep pages: the first --paging-queries queries of each kind paged on by
+ *                          cursor to page N, and page N asked for by number cold (default 10; 0: none)
+ *   --paging-queries N     (default 5)
+ *   --reach N              every match reachable: the N queries with the fewest relevant documents
+ *                          from 500 to 20,000 paged to their end, 100 a page, against the ground
+ *                          truth (default 10; 0: none)
  *   --scope WHO            whose photos are searched: largest (the user with 40% of them, default) or all
  *   --segmenter NAME       zhparser (default) or jieba: how our documents and queries are segmented
  *   --keep                 keep the database afterwards (named after --docs, --embeddings and --segmenter)
+ *   --database NAME        name the bench database (for several kept databases of one scale side by side)
  *   --reuse                use a kept database of the same scale when there is one: no loading
+ *   --rum                  also measure the RUM index (postgresql-15-rum) against our candidate search:
+ *                          builds two RUM indexes after our own measurements, drops them at the end
+ *                          (bench/search/rum.ts)
  *   --explain              print EXPLAIN (ANALYZE, BUFFERS) of our slowest query of each kind
  *   --pg-settings WHICH    immich (default): the settings of Immich's own Postgres image that a
  *                          database can carry (work_mem 16MB, random_page_cost 1.2,
@@ -48,7 +58,7 @@ import { createDatabase } from '../src/extension/database/create-database';
 import type { ExtensionDatabase } from '../src/extension/database/schema';
 import { DEFAULT_TEXT_CANDIDATES, SearchRepository } from '../src/extension/search/search.repository';
 import { chooseSegmenter, JiebaSegmenter, Segmenter } from '../src/extension/search/segmenter';
-import { int, parseFlags, printUsageAndExit } from './support';
+import { int, parseFlags, printUsageAndExit, table } from './support';
 import {
   applyDatabaseSettings,
   buildIndexes,
@@ -64,7 +74,7 @@ import {
   repoRoot,
   runMigrations,
 } from './search/database';
-import { createSearcher, ENGINES, EngineName, tokenizeForSearch } from './search/engines';
+import { createSearcher, ENGINES, EngineName, PAGE_SIZE, tokenizeForSearch } from './search/engines';
 import { docLines, DocumentGenerator, GeneratedDoc, Rng } from './search/generate';
 import {
   checkAgainstRepository,
@@ -77,13 +87,17 @@ import {
   since,
   UserRow,
 } from './search/load';
-import { runMixedQueries, runOcrQueries, Samples, warmUp } from './search/measure';
+import { runMixedQueries, runOcrQueries, runPaging, runReach, Samples, warmUp } from './search/measure';
 import { BenchQuery, Kind, KIND_LABELS, KINDS, QueryDrawer } from './search/queries';
 import {
   indexTable,
   loadTable,
   mixedTable,
   ocrTables,
+  pagingTable,
+  reachTable,
+  rumTable,
+  SummaryTable,
   Phase,
   summariseAll,
   tableSizes,
@@ -91,6 +105,7 @@ import {
 } from './search/report';
 import { canonDocument, GroundTruth } from './search/truth';
 import { explainSlowest } from './search/explain';
+import { buildRumIndexes, dropRumIndexes, RumBuild, runRum } from './search/rum';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -102,11 +117,16 @@ interface Options {
   seedQueries: number;
   mixedQueries: number;
   textCandidates: number;
+  pages: number;
+  pagingQueries: number;
+  reach: number;
   scope: 'largest' | 'all';
   segmenter: 'zhparser' | 'jieba';
   keep: boolean;
+  database?: string;
   reuse: boolean;
   explain: boolean;
+  rum: boolean;
   pgSettings: 'immich' | 'server';
   json: boolean;
 }
@@ -129,11 +149,16 @@ function readFlags(argv: string[]): Options {
     'seed-queries': { type: 'string' },
     'mixed-queries': { type: 'string' },
     'text-candidates': { type: 'string' },
+    pages: { type: 'string' },
+    'paging-queries': { type: 'string' },
+    reach: { type: 'string' },
     scope: { type: 'string' },
     segmenter: { type: 'string' },
     keep: { type: 'boolean' },
+    database: { type: 'string' },
     reuse: { type: 'boolean' },
     explain: { type: 'boolean' },
+    rum: { type: 'boolean' },
     'pg-settings': { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean' },
@@ -147,6 +172,8 @@ function readFlags(argv: string[]): Options {
   const segmenter = flags.segmenter ?? 'zhparser';
   if (segmenter !== 'zhparser' && segmenter !== 'jieba')
     throw new Error(`--segmenter needs zhparser or jieba, got ${segmenter}`);
+  if (flags.database !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(flags.database))
+    throw new Error(`--database needs a plain lower-case name, got ${flags.database}`);
   const pgSettings = flags['pg-settings'] ?? 'immich';
   if (pgSettings !== 'immich' && pgSettings !== 'server')
     throw new Error(`--pg-settings needs immich or server, got ${pgSettings}`);
@@ -157,11 +184,16 @@ function readFlags(argv: string[]): Options {
     seedQueries: int('--seed-queries', flags['seed-queries'], 0) ?? 3,
     mixedQueries: int('--mixed-queries', flags['mixed-queries'], 0) ?? 10,
     textCandidates: int('--text-candidates', flags['text-candidates'], 1) ?? DEFAULT_TEXT_CANDIDATES,
+    pages: int('--pages', flags.pages, 0) ?? 10,
+    pagingQueries: int('--paging-queries', flags['paging-queries'], 1) ?? 5,
+    reach: int('--reach', flags.reach, 0) ?? 10,
     scope,
     segmenter,
     keep: flags.keep ?? false,
+    database: flags.database,
     reuse: flags.reuse ?? false,
     explain: flags.explain ?? false,
+    rum: flags.rum ?? false,
     pgSettings,
     json: flags.json ?? false,
   };
@@ -404,7 +436,7 @@ async function prewarm(db: Kysely<ExtensionDatabase>): Promise<void> {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const name = `immich_ai_bench_search_${options.docs}_${options.embeddings}_${options.segmenter}`;
+  const name = options.database ?? `immich_ai_bench_search_${options.docs}_${options.embeddings}_${options.segmenter}`;
   const scopeUsers = options.scope === 'largest' ? [0] : USER_SHARES.map((_, i) => i);
   const scopeShare = scopeUsers.reduce((sum, u) => sum + USER_SHARES[u], 0);
   const library = new Library(
@@ -455,7 +487,7 @@ async function measure(
     const userIds = scopeUsers.map((u) => users[u].id);
     const weights = { weightOcr: 1, weightClip: 1, rrfK: 60, candidates: 200 };
     const repository = new SearchRepository(db, segmenter);
-    const searcher = createSearcher(db, repository, userIds, weights, options.textCandidates);
+    const searcher = createSearcher(db, segmenter, repository, userIds, weights, options.textCandidates);
 
     // Queries, drawn from the searched user's documents, and their relevant sets.
     const drawer = new QueryDrawer(library.sample, library.vocabulary, SEED + 4);
@@ -536,6 +568,42 @@ async function measure(
         ),
       );
     }
+    if (options.pages > 1) {
+      log(
+        `deep pages: ${options.pagingQueries} queries per kind, pages 2-${options.pages} by cursor, page ${options.pages} cold`,
+      );
+      Object.assign(
+        samples,
+        await runPaging(searcher, queries, { queries: options.pagingQueries, pages: options.pages }),
+      );
+    }
+    const reachable = [...queries.values()]
+      .flat()
+      .map((query) => ({ ...query, relevant: relevant.get(query.text) ?? 0 }))
+      .filter((query) => query.relevant >= 500 && query.relevant <= 20_000)
+      .sort((a, b) => a.relevant - b.relevant)
+      .slice(0, options.reach);
+    log(`every match reachable: ${reachable.length} queries paged to their end`);
+    const reach = await runReach(searcher, truth, reachable);
+    let rum: { builds: RumBuild[]; plans: string[]; summary: SummaryTable } | { error: string } | null = null;
+    if (options.rum) {
+      if (options.scope !== 'largest') throw new UsageError('--rum measures one user: leave --scope at largest');
+      log('RUM: timing ours, building the RUM indexes, timing RUM');
+      try {
+        const result = await runRum(db, repository, userIds[0], queries, async () => {
+          const builds = await buildRumIndexes(db, log);
+          await prewarm(db);
+          return builds;
+        });
+        rum = { builds: result.builds, plans: result.plans, summary: summariseAll(result.samples) };
+      } catch (error) {
+        // The figures above stand without it.
+        rum = { error: error instanceof Error ? error.message : String(error) };
+        log(`RUM failed: ${rum.error}`);
+      } finally {
+        await dropRumIndexes(db);
+      }
+    }
     const explained = options.explain ? await explainSlowest(dbUrl(name), segmenter, userIds, samples.ours ?? {}) : '';
 
     // ---- report ----
@@ -583,7 +651,7 @@ async function measure(
         : `all 4 users (${truth.size.toLocaleString('en')} assets not trashed)`;
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ options, machine, database: name, reused, load: report, rowCounts, sizes, checks: { tokenizerCheck, unaccent: unaccent[0] }, scope: scopeText, summary, targets, samples, examples: Object.fromEntries([...queries].map(([k, list]) => [k, list.slice(0, 3).map((q) => q.text)])), ocrSeconds, totalSeconds: since(started) })}\n`,
+        `${JSON.stringify({ options, machine, database: name, reused, load: report, rowCounts, sizes, checks: { tokenizerCheck, unaccent: unaccent[0] }, scope: scopeText, summary, targets, samples, reach, rum, examples: Object.fromEntries([...queries].map(([k, list]) => [k, list.slice(0, 3).map((q) => q.text)])), ocrSeconds, totalSeconds: since(started) })}\n`,
       );
     } else {
       const out: string[] = [];
@@ -622,9 +690,31 @@ async function measure(
         `Mixed ranking (searchMixed: OCR + CLIP fused, candidates ${weights.candidates}, HNSW on ${options.embeddings.toLocaleString('en')} embeddings; query embedding near a random cluster centre)`,
         mixedTable(summary),
         '',
+        `Deep pages (ours, page of ${PAGE_SIZE}): pages 2-${options.pages} of the first ${options.pagingQueries} queries of each kind, each from the cursor of the page before; and page ${options.pages} asked for by number on a repository that remembers no cursor`,
+        pagingTable(summary),
+        '',
+        'Every match reachable (ours: each query paged to its end by cursor, 100 a page)',
+        reachTable(reach),
+        '',
         ...ENGINES.filter((e) => summary[e]?.all?.firstError).map(
           (e) => `${e}: first error: ${summary[e]!.all!.firstError}`,
         ),
+        ...(rum && 'error' in rum ? [`RUM: failed (${rum.error})`, ''] : []),
+        ...(rum && 'builds' in rum
+          ? [
+              'RUM (bench/search/rum.ts): its two indexes, built after our measurements, then dropped',
+              table(
+                ['index', 'build s', 'size MB'],
+                rum.builds.map((b) => [b.name, b.seconds.toFixed(1), (b.bytes / 1024 / 1024).toFixed(1)]),
+              ),
+              '',
+              'RUM against our candidate search: one window of 200 newest matches (from the top, and before the middle of the library), and RUM ranking (best 10); ms',
+              rumTable(rum.summary),
+              'Index each RUM statement ran on (first query of each kind):',
+              ...rum.plans.map((plan) => `- ${plan}`),
+              '',
+            ]
+          : []),
         `timed OCR queries took ${ocrSeconds.toFixed(0)} s; whole run ${since(started).toFixed(0)} s`,
         '',
         `targets: ${verdict(targets)}`,

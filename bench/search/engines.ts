@@ -15,7 +15,9 @@
  */
 import { Kysely, sql } from 'kysely';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
+import type { Segmenter } from '../../src/extension/search/segmenter';
 import { parseQuery } from '../../src/extension/search/query-parser';
+import type { Cursor } from '../../src/extension/search/result-windows';
 import { FusionWeights, SearchRepository } from '../../src/extension/search/search.repository';
 
 /**
@@ -78,10 +80,15 @@ export interface Searcher {
   /** The asset ids of the first page, in the engine's order. */
   search(engine: EngineName, query: string): Promise<string[]>;
   mixed(query: string, embedding: readonly number[] | null): Promise<string[]>;
+  /** Ours, one page from a cursor (null: the first page). */
+  page(query: string, cursor: Cursor | null, size: number): Promise<{ ids: string[]; next: Cursor | null }>;
+  /** Ours, a page by its number, on a repository that has served nothing before (no cursor remembered). */
+  coldPage(query: string, page: number, size: number): Promise<string[]>;
 }
 
 export function createSearcher(
   db: Kysely<ExtensionDatabase>,
+  segmenter: Segmenter,
   repository: SearchRepository,
   userIds: readonly string[],
   weights: FusionWeights,
@@ -145,6 +152,19 @@ export function createSearcher(
     async mixed(query, embedding) {
       const page = await repository.searchMixed(parseQuery(query), embedding, scope, weights);
       return page.items.map((item) => item.assetId);
+    },
+    async page(query, cursor, size) {
+      const page = await repository.searchOcr(parseQuery(`ocr:${query}`), {
+        ...scope,
+        size,
+        ...(cursor ? { cursor } : {}),
+      });
+      return { ids: page.items.map((item) => item.assetId), next: page.nextCursor ?? null };
+    },
+    async coldPage(query, page, size) {
+      const fresh = new SearchRepository(db, segmenter);
+      const result = await fresh.searchOcr(parseQuery(`ocr:${query}`), { ...scope, page, size });
+      return result.items.map((item) => item.assetId);
     },
   };
 }

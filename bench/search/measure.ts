@@ -4,7 +4,7 @@
  * ground truth, empty answers and errors (an error or a timeout counts as recall 0).
  */
 import { performance } from 'node:perf_hooks';
-import type { EngineName, Searcher } from './engines';
+import { EngineName, PAGE_SIZE, Searcher } from './engines';
 import { BenchQuery, Kind, KINDS } from './queries';
 import { GroundTruth, precisionAt10, recallAt10 } from './truth';
 
@@ -107,4 +107,99 @@ export async function runMixedQueries(
     }
   }
   return samples;
+}
+
+/**
+ * Deep pages: the first `queries` queries of each kind, paged on by cursor from page 2 to `pages`
+ * (one sample per page), and page `pages` asked for by number on a repository that remembers no
+ * cursor (one sample per query: what a page costs a process that served none before it).
+ */
+export async function runPaging(
+  searcher: Searcher,
+  queries: ReadonlyMap<Kind, BenchQuery[]>,
+  { queries: perKind, pages }: { queries: number; pages: number },
+): Promise<Samples> {
+  const samples: Samples = { paged: {}, 'cold page': {} };
+  for (const kind of KINDS) {
+    for (const query of (queries.get(kind) ?? []).slice(0, perKind)) {
+      let { next } = await searcher.page(query.text, null, PAGE_SIZE);
+      for (let page = 2; page <= pages && next; page++) {
+        const run = await timed(() => searcher.page(query.text, next, PAGE_SIZE));
+        next = run.value?.next ?? null;
+        (samples.paged[kind] ??= []).push(pageSample(query.text, run.ms, run.value?.ids.length ?? 0, run.error));
+      }
+      const cold = await timed(() => searcher.coldPage(query.text, pages, PAGE_SIZE));
+      (samples['cold page'][kind] ??= []).push(pageSample(query.text, cold.ms, cold.value?.length ?? 0, cold.error));
+    }
+  }
+  return samples;
+}
+
+const pageSample = (query: string, ms: number, returned: number, error?: string): Sample => ({
+  query,
+  relevant: NaN,
+  ms,
+  recall: NaN,
+  precision: NaN,
+  returned,
+  ...(error ? { error } : {}),
+});
+
+export interface Reach {
+  query: string;
+  kind: Kind;
+  relevant: number;
+  found: number;
+  irrelevant: number;
+  duplicates: number;
+  pages: number;
+  totalMs: number;
+  maxPageMs: number;
+}
+
+/**
+ * Every match reachable: each query paged to its end by cursor, 100 a page; what came back against
+ * the ground truth.
+ */
+export async function runReach(
+  searcher: Searcher,
+  truth: GroundTruth,
+  queries: readonly (BenchQuery & { relevant: number })[],
+): Promise<Reach[]> {
+  const out: Reach[] = [];
+  for (const query of queries) {
+    const seen = new Set<string>();
+    let duplicates = 0;
+    let irrelevant = 0;
+    let pages = 0;
+    let totalMs = 0;
+    let maxPageMs = 0;
+    let cursor: Awaited<ReturnType<Searcher['page']>>['next'] = null;
+    do {
+      const started = performance.now();
+      const { ids, next } = await searcher.page(query.text, cursor, 100);
+      const ms = performance.now() - started;
+      totalMs += ms;
+      maxPageMs = Math.max(maxPageMs, ms);
+      pages++;
+      for (const id of ids) {
+        if (seen.has(id)) duplicates++;
+        seen.add(id);
+        if (!truth.isRelevant(query.clauses, id)) irrelevant++;
+      }
+      cursor = next;
+    } while (cursor && pages < 10_000);
+    out.push({
+      query: query.text,
+      kind: query.kind,
+      relevant: query.relevant,
+      found: seen.size,
+      irrelevant,
+      duplicates,
+      pages,
+      totalMs,
+      maxPageMs,
+    });
+  }
+  return out;
 }

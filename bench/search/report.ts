@@ -5,7 +5,7 @@
 import { percentile, round, table } from '../support';
 import type { IndexBuild, RelationSize } from './database';
 import type { EngineName } from './engines';
-import type { Sample, Samples } from './measure';
+import type { Reach, Sample, Samples } from './measure';
 import { Kind, KINDS } from './queries';
 
 export interface Summary {
@@ -115,6 +115,65 @@ export function mixedTable(summary: SummaryTable): string {
   return table(
     ['query kind', 'n', 'p50 ms', 'p95 ms', 'errors'],
     Object.entries(byKind).map(([kind, s]) => [kind, String(s!.n), ms(s!.p50), ms(s!.p95), String(s!.errors)]),
+  );
+}
+
+/** Deep pages by kind: the cursor pages, and the page asked for cold by number. */
+export function pagingTable(summary: SummaryTable): string {
+  const kinds = [...KINDS, 'all'] as const;
+  const cell = (engine: string, kind: Kind | 'all') => summary[engine]?.[kind];
+  return table(
+    ['kind', 'pages n', 'p50 ms', 'p95 ms', 'cold n', 'cold p50', 'cold p95', 'errors'],
+    kinds
+      .filter((kind) => cell('paged', kind) || cell('cold page', kind))
+      .map((kind) => {
+        const paged = cell('paged', kind);
+        const cold = cell('cold page', kind);
+        return [
+          kind,
+          String(paged?.n ?? 0),
+          ms(paged?.p50 ?? NaN),
+          ms(paged?.p95 ?? NaN),
+          String(cold?.n ?? 0),
+          ms(cold?.p50 ?? NaN),
+          ms(cold?.p95 ?? NaN),
+          String((paged?.errors ?? 0) + (cold?.errors ?? 0)),
+        ];
+      }),
+  );
+}
+
+export function reachTable(reach: readonly Reach[]): string {
+  return table(
+    ['query', 'kind', '|R|', 'found', 'not relevant', 'twice', 'pages', 'total ms', 'slowest page ms'],
+    reach.map((r) => [
+      JSON.stringify(r.query),
+      r.kind,
+      String(r.relevant),
+      String(r.found),
+      String(r.irrelevant),
+      String(r.duplicates),
+      String(r.pages),
+      ms(r.totalMs),
+      ms(r.maxPageMs),
+    ]),
+  );
+}
+
+/** RUM against ours, by kind: p50 / p95 of each engine of bench/search/rum.ts. */
+export function rumTable(summary: SummaryTable): string {
+  const engines = Object.keys(summary);
+  const kinds = [...KINDS, 'all'] as const;
+  return table(
+    ['kind', 'n', ...engines.map((e) => `${e} p50 / p95`), 'errors'],
+    kinds
+      .filter((kind) => summary[engines[0]]?.[kind])
+      .map((kind) => [
+        kind,
+        String(summary[engines[0]]?.[kind]?.n ?? 0),
+        ...engines.map((e) => `${ms(summary[e]?.[kind]?.p50 ?? NaN)} / ${ms(summary[e]?.[kind]?.p95 ?? NaN)}`),
+        String(engines.reduce((sum, e) => sum + (summary[e]?.[kind]?.errors ?? 0), 0)),
+      ]),
   );
 }
 

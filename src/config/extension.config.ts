@@ -103,8 +103,8 @@ export interface ExtensionConfig {
     /** SEARCH_CANDIDATES: how many results each ranking contributes before fusion. */
     candidates: number;
     /**
-     * SEARCH_TEXT_CANDIDATES: how many of a term's matches are scored (the newest, plus the newest
-     * whole-word ones); results end there. Bounds what one search of a common term costs.
+     * SEARCH_TEXT_CANDIDATES: how many matches are ranked together: `ocr:` results come in windows of
+     * this many by date (src/extension/search/result-windows.ts). Bounds what one page costs.
      */
     textCandidates: number;
   };

@@ -257,6 +257,32 @@ describe('extension API', () => {
     expect(first.hits[0].assetId).not.toBe(second.hits[0].assetId);
   });
 
+  it('pages `ocr:` results by cursor, and refuses a cursor it did not give out', async () => {
+    const search = async (query: Record<string, string>) =>
+      api(sidecar, alice.apiKey).get(
+        `/api/ocr/search?${new URLSearchParams({ q: 'ocr:增值税', size: '1', ...query })}`,
+      );
+    const first = await readJson<{
+      nextCursor: string | null;
+      hits: Array<{ assetId: string; ocr: { rank: number } }>;
+    }>(await search({}));
+    expect(first.nextCursor).toEqual(expect.any(String));
+    const second = await readJson<{
+      nextCursor: string | null;
+      hits: Array<{ assetId: string; ocr: { rank: number } }>;
+    }>(await search({ cursor: first.nextCursor! }));
+    expect(second.nextCursor).toBeNull();
+    expect(second.hits.map((hit) => hit.ocr.rank)).toEqual([2]);
+    expect(second.hits[0].assetId).not.toBe(first.hits[0].assetId);
+    for (const cursor of ['x', 'W10', first.nextCursor!.slice(0, -2), 'a'.repeat(1001)])
+      expect((await search({ cursor })).status).toBe(400);
+    // Mixed ranking pages by number only.
+    const mixed = await api(sidecar, alice.apiKey).get(
+      `/api/ocr/search?${new URLSearchParams({ q: '增值税', cursor: first.nextCursor! })}`,
+    );
+    expect(mixed.status).toBe(400);
+  });
+
   it('lets only admins queue OCR for the whole library, one run at a time', async () => {
     expect((await api(sidecar, alice.apiKey).post('/api/jobs/ocr', { scope: 'missing' })).status).toBe(403);
     expect((await api(sidecar, admin.apiKey).post('/api/jobs/ocr', { scope: 'everything' })).status).toBe(400);

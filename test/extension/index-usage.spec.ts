@@ -1,12 +1,14 @@
-import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, sql } from 'kysely';
 import { Pool } from 'pg';
 import { migrateToLatest } from '../../src/extension/database/migrator';
 import type { ExtensionDatabase } from '../../src/extension/database/schema';
 import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
+import { DocumentRange, isoDate } from '../../src/extension/search/candidate-selection';
 import { parseQuery } from '../../src/extension/search/query-parser';
 import { SearchRepository } from '../../src/extension/search/search.repository';
 import { JiebaSegmenter, ZhparserSegmenter } from '../../src/extension/search/segmenter';
-import { createTestDatabase, seedAsset, seedUser, TestDatabase, releaseAssetColumns } from '../support/immich-database';
+import { capturingDatabase } from '../support/captured-queries';
+import { createTestDatabase, releaseAssetColumns, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
 
 /** The one GIN index over the search columns (migrations/0004). */
 const SEARCH_INDEX = 'ocr_document_search_idx';
@@ -64,13 +66,7 @@ describe('index usage', () => {
     }
     await sql`ANALYZE`.execute(database.db);
     pool = new Pool({ connectionString: database.url, max: 1 });
-    captured = [];
-    db = new Kysely<ExtensionDatabase>({
-      dialect: new PostgresDialect({ pool: new Pool({ connectionString: database.url, max: 1 }) }),
-      log: (event) => {
-        if (event.level === 'query') captured.push(event.query);
-      },
-    });
+    ({ db, captured } = capturingDatabase(database.url));
   });
 
   afterAll(async () => {
@@ -81,7 +77,7 @@ describe('index usage', () => {
 
   /** The plan of the last captured statement that is not a set_config/version probe. */
   async function planOf(run: () => Promise<unknown>, { discourageSeqScan = false } = {}): Promise<string> {
-    captured = [];
+    captured.length = 0;
     await run();
     const query = captured.filter((q) => !/set_config|pg_extension|^begin|^commit/i.test(q.sql.trim())).pop()!;
     const client = await pool.connect();
@@ -98,24 +94,38 @@ describe('index usage', () => {
     }
   }
 
-  /** The index conditions of every scan of `index` in a plan (FORMAT JSON). */
-  function indexConds(plan: string, index: string): string[] {
-    const conds: string[] = [];
+  /** Every node of a plan (FORMAT JSON). */
+  function planNodes(plan: string): Record<string, unknown>[] {
+    const nodes: Record<string, unknown>[] = [];
     const visit = (node: Record<string, unknown>) => {
-      if (node['Index Name'] === index) conds.push(String(node['Index Cond']));
+      nodes.push(node);
       for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) visit(child);
     };
     for (const root of JSON.parse(plan) as { Plan: Record<string, unknown> }[]) visit(root.Plan);
-    return conds;
+    return nodes;
   }
 
-  const scope = { userIds: [] as string[], page: 1, size: 20 };
-  const stage = (method: 'walk' | 'index', words = false) => ({
-    method,
-    from: new Date(Date.now() - 400 * 86_400_000),
-    before: method === 'index' ? new Date(Date.now() - 10 * 86_400_000) : null,
-    words,
-    limit: 200,
+  /** The index conditions of every scan of `index` in a plan. */
+  const indexConds = (plan: string, index: string): string[] =>
+    planNodes(plan)
+      .filter((node) => node['Index Name'] === index)
+      .map((node) => String(node['Index Cond']));
+
+  /** The node types of every scan of `relation` in a plan. */
+  const scansOf = (plan: string, relation: string): string[] =>
+    planNodes(plan)
+      .filter((node) => node['Relation Name'] === relation)
+      .map((node) => String(node['Node Type']));
+
+  /** The node types of every sort in a plan whose key names `column`. */
+  const sortsOn = (plan: string, column: string): string[] =>
+    planNodes(plan)
+      .filter((node) => ((node['Sort Key'] as string[] | undefined) ?? []).some((key) => key.includes(column)))
+      .map((node) => String(node['Node Type']));
+
+  const range = (method: 'walk' | 'index'): DocumentRange => ({
+    from: isoDate(Date.now() - 400 * 86_400_000),
+    before: method === 'index' ? { date: isoDate(Date.now() - 10 * 86_400_000) } : null,
   });
 
   it.each([
@@ -125,7 +135,9 @@ describe('index usage', () => {
     const search = new SearchRepository(db, segmenter);
     for (const words of [false, true]) {
       const plan = await planOf(() =>
-        search.newestMatches(parseQuery('ocr:发票 税'), { ...scope, userIds: [userId] }, stage('index', words)),
+        search.indexMatches(parseQuery('ocr:发票 税'), [userId], range('index'), [
+          { pool: words ? 'words' : 'all', limit: 200 },
+        ]),
       );
       // The owner and the range's months are asked of the index itself (its search-keys column), so
       // no other user's match and no match outside the range is read from the table.
@@ -137,11 +149,10 @@ describe('index usage', () => {
 
   it('one index pass serves both candidate pools through the search index', async () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
-    const before = new Date(Date.now() - 10 * 86_400_000);
     const plan = await planOf(() =>
-      search.indexMatches(parseQuery('ocr:发票 税'), { ...scope, userIds: [userId] }, [
-        { words: false, before, limit: 150 },
-        { words: true, before, limit: 190 },
+      search.indexMatches(parseQuery('ocr:发票 税'), [userId], range('index'), [
+        { pool: 'all', limit: 150 },
+        { pool: 'words', limit: 190 },
       ]),
     );
     expect(plan).toContain(SEARCH_INDEX);
@@ -153,11 +164,28 @@ describe('index usage', () => {
   it("the walk stage reads the user's newest documents from the (owner, date) index", async () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
     const plan = await planOf(
-      () => search.newestMatches(parseQuery('ocr:公园'), { ...scope, userIds: [userId] }, stage('walk')),
+      () => search.walkMatches(parseQuery('ocr:公园'), [userId], range('walk'), { pool: 'all', limit: 200 }),
       { discourageSeqScan: true },
     );
     expect(plan).toContain('ocr_document_owner_date_idx');
     expect(plan).not.toContain(SEARCH_INDEX);
+    // From a page's keyset bound on: the bound's date starts the index scan, its id splits that date.
+    const bound = { date: isoDate(Date.now() - 100 * 86_400_000), assetId: '00000000-0000-4000-a000-000000000000' };
+    const deeper = await planOf(
+      () =>
+        search.walkMatches(
+          parseQuery('ocr:公园'),
+          [userId],
+          { from: isoDate(Date.now() - 400 * 86_400_000), before: bound },
+          { pool: 'all', limit: 200 },
+        ),
+      { discourageSeqScan: true },
+    );
+    expect(indexConds(deeper, 'ocr_document_owner_date_idx')).toEqual([
+      expect.stringMatching(/"ownerId" = .* AND \("fileCreatedAt" <= /),
+    ]);
+    // Only documents of one date are sorted by id: the walk still streams in date order.
+    expect(sortsOn(deeper, 'assetId')).toEqual(['Incremental Sort']);
   });
 
   it('digit/letter substring search asks the index for trigrams; a letter+digit run for its terms too', async () => {
@@ -165,7 +193,7 @@ describe('index usage', () => {
     // One run, one term: the trigrams alone decide (a prefix on the tsvector would cost more).
     const digits = indexConds(
       await planOf(() =>
-        search.newestMatches(parseQuery('ocr:0506123'), { ...scope, userIds: [userId] }, stage('index')),
+        search.indexMatches(parseQuery('ocr:0506123'), [userId], range('index'), [{ pool: 'all', limit: 200 }]),
       ),
       SEARCH_INDEX,
     );
@@ -177,7 +205,7 @@ describe('index usage', () => {
     // Letters then digits: also its terms in order, for a plate OCR read with a separator inside.
     const plate = indexConds(
       await planOf(() =>
-        search.newestMatches(parseQuery('ocr:b0506123'), { ...scope, userIds: [userId] }, stage('index')),
+        search.indexMatches(parseQuery('ocr:b0506123'), [userId], range('index'), [{ pool: 'all', limit: 200 }]),
       ),
       SEARCH_INDEX,
     ).join('\n');
@@ -191,7 +219,7 @@ describe('index usage', () => {
     // read (at 1M documents, 4,800 table pages for 278 matches of "营业时间 Entry").
     const search = new SearchRepository(db, new ZhparserSegmenter());
     const plan = await planOf(() =>
-      search.newestMatches(parseQuery('ocr:营业时间 entry'), { ...scope, userIds: [userId] }, stage('index')),
+      search.indexMatches(parseQuery('ocr:营业时间 entry'), [userId], range('index'), [{ pool: 'all', limit: 200 }]),
     );
     const conds = indexConds(plan, SEARCH_INDEX);
     expect(conds).toHaveLength(1);
@@ -200,7 +228,7 @@ describe('index usage', () => {
     expect(conds[0]).toContain('"searchKeys" @@');
   });
 
-  it('mixed ranking uses Immich’s CLIP index (HNSW), and scores OCR candidates by primary key', async () => {
+  it('mixed ranking uses Immich’s CLIP index (HNSW); OCR matches are scored by primary key', async () => {
     const search = new SearchRepository(db, new ZhparserSegmenter());
     const embedding = Array.from({ length: 512 }, (_, i) => (i === 0 ? 1 : 0));
     const plan = await planOf(() =>
@@ -212,7 +240,18 @@ describe('index usage', () => {
       ),
     );
     expect(plan).toContain('clip_index');
-    expect(plan).toContain('ocr_document_pkey');
+    const { rows } = await sql<{ id: string }>`
+      SELECT "assetId" AS id FROM immich_ai.ocr_document WHERE "ownerId" = ${userId} LIMIT 200`.execute(database.db);
+    const scoring = await planOf(() =>
+      search.scoreMatches(
+        parseQuery('ocr:发票'),
+        [userId],
+        rows.map((row) => row.id),
+      ),
+    );
+    expect(scoring).toContain('ocr_document_pkey');
+    // Immich's asset row, probed by id for each match (which of Immich's indexes on id it picks may vary).
+    expect(scansOf(scoring, 'asset')).toEqual([expect.stringMatching(/^Index (Only )?Scan$/)]);
   });
 
   it("an asset's lines come from the line index, its document from the primary key", async () => {

@@ -1,5 +1,6 @@
 import { migrateToLatest } from '../../src/extension/database/migrator';
 import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
+import { isoDate } from '../../src/extension/search/candidate-selection';
 import { parseQuery } from '../../src/extension/search/query-parser';
 import { SearchRepository } from '../../src/extension/search/search.repository';
 import { CharacterSegmenter, JiebaSegmenter, Segmenter, ZhparserSegmenter } from '../../src/extension/search/segmenter';
@@ -132,7 +133,7 @@ describe.each<[string, () => Segmenter]>([
     expect(invoices.indexOf('invoice-cross')).toBeGreaterThan(invoices.indexOf('draft-invoice'));
   });
 
-  it('scores at most textCandidates matches: the newest, plus the newest whole-word ones', async () => {
+  it('ranks the newest matches with the newest whole-word ones, then every other match in windows by date', async () => {
     // Another user: five new photos with 发票 only across words (出发|票价), one old photo with the word.
     const owner = (await seedUser(database.db)).id;
     const documents = new OcrDocumentRepository(database.db, makeSegmenter());
@@ -152,33 +153,44 @@ describe.each<[string, () => Segmenter]>([
       textCandidates: 2,
     });
     const found = items.map((item) => key.get(item.assetId));
-    // The old photo with the word is not crowded out by newer substring matches, and ranks first;
-    // without words (characters only) the two newest matches are what is scored.
-    expect(found).toEqual(wordsRankHigher ? ['old-word', 'cross-1', 'cross-2'] : ['cross-1', 'cross-2']);
+    // The old photo with the word is not crowded out by newer substring matches: it joins the first
+    // window and ranks first; without words (characters only) it comes in its own window, by date.
+    // Every match is there, each once.
+    expect(found).toEqual(
+      wordsRankHigher
+        ? ['old-word', 'cross-1', 'cross-2', 'cross-3', 'cross-4', 'cross-5']
+        : ['cross-1', 'cross-2', 'cross-3', 'cross-4', 'cross-5', 'old-word'],
+    );
+    expect(items.map((item) => item.ocrRank)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(hasNextPage).toBe(false);
   });
 
-  it('reaches back in stages (walk, then the indexes) and still finds the newest matches at every depth', async () => {
+  it('reaches back in stages (walk, then the indexes) and finds the newest matches after any position', async () => {
     // With 224 documents, 1, 3, 7 and 30 candidates walk the newest 3, 9, 21 and 90; then the indexes
     // search windows of older documents sized from the rate of matches so far (1, 3 and 7: the scope
     // holds 30 per candidate, so windows can be dated), then the rest. Common, rare, OR'd and
-    // excluded terms.
-    const scope = (textCandidates: number) => ({ userIds: [userId], page: 1, size: 1000, textCandidates });
+    // excluded terms, from the top and from the middle of the matches.
+    const byKey = (a: { date: number; id: string }, b: { date: number; id: string }) =>
+      b.date - a.date || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
     for (const query of ['号', 'garden', '春天', '收据', '收据 OR garden', '春天 -garden']) {
-      const all = (await search.searchOcr(parseQuery(`ocr: ${query}`), scope(100_000))).items;
+      const parsed = parseQuery(`ocr: ${query}`);
+      const all = (
+        await search.searchOcr(parsed, { userIds: [userId], page: 1, size: 1000, textCandidates: 100_000 })
+      ).items
+        .map((item) => ({ id: item.assetId, date: item.fileCreatedAt.getTime() }))
+        .sort(byKey);
       expect({ query, found: all.length > 0 }).toEqual({ query, found: true });
-      const dates = all.map((item) => item.fileCreatedAt.getTime()).sort((a, b) => b - a);
-      for (const k of [1, 3, 7, 30]) {
-        const { items } = await search.searchOcr(parseQuery(`ocr: ${query}`), scope(k));
-        const ids = new Set(items.map((item) => item.assetId));
-        const kth = dates[Math.min(k, dates.length) - 1];
-        // Every match newer than the k-th newest is a candidate (those dated the same may tie for it).
-        for (const item of all.filter((match) => match.fileCreatedAt.getTime() > kth))
-          expect(ids).toContain(item.assetId);
-        expect(items.length).toBeGreaterThanOrEqual(Math.min(k, all.length));
-        expect(items.length).toBeLessThanOrEqual(wordsRankHigher ? 2 * k : k);
-        expect(items.every((item) => all.some((match) => match.assetId === item.assetId))).toBe(true);
-      }
+      for (const k of [1, 3, 7, 30])
+        for (const start of [0, Math.floor(all.length / 2)]) {
+          const after = start === 0 ? null : { date: isoDate(all[start - 1].date), assetId: all[start - 1].id };
+          const window = (await search.newestMatches(parsed, [userId], ['all'], after, k)).get('all')!;
+          expect({ query, k, start, ids: window.map((m) => m.assetId) }).toEqual({
+            query,
+            k,
+            start,
+            ids: all.slice(start, start + k).map((m) => m.id),
+          });
+        }
     }
   });
 

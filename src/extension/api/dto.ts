@@ -12,8 +12,10 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
 } from 'class-validator';
 import { MAX_QUERY_LENGTH } from '../search/query-parser';
+import { decodeCursor } from '../search/result-windows';
 
 /** Request shapes of the extension's API, validated before a controller sees them (400 otherwise). */
 
@@ -43,6 +45,22 @@ export class SearchQueryDto {
   @Min(1)
   @Max(100)
   size: number = 20;
+
+  @ApiPropertyOptional({
+    description: "`ocr:` searches: an earlier answer's `nextCursor`, to go on from there (instead of `page`)",
+    maxLength: 1000,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
+  @ValidateBy({
+    name: 'isSearchCursor',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && decodeCursor(value) !== null,
+      defaultMessage: () => 'cursor must be the nextCursor of an earlier answer',
+    },
+  })
+  cursor?: string;
 }
 
 export class ReprocessDto {

@@ -16,6 +16,12 @@ export class SearchController {
   @RequireAuth({ permission: 'asset.read' })
   @ApiOperation({ summary: 'Search your photos by the text in them (`ocr:`) or by text and meaning together' })
   searchAssets(@Auth() auth: AuthContext, @Query() dto: SearchQueryDto) {
-    return this.search.search({ query: dto.q, userIds: [auth.user.id], page: dto.page, size: dto.size });
+    return this.search.search({
+      query: dto.q,
+      userIds: [auth.user.id],
+      page: dto.page,
+      size: dto.size,
+      cursor: dto.cursor,
+    });
   }
 }

@@ -7,40 +7,59 @@ select
 select
   (
     select
-      d."fileCreatedAt"
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $2
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
   ) as "depth0",
   (
     select
-      d."fileCreatedAt"
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $3::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $4
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
   ) as "depth1",
   (
     select
-      min(first."fileCreatedAt")
+      min(first.date)
     from
       unnest($5::uuid[]) as owners (id)
       cross join lateral (
         select
-          d."fileCreatedAt"
+          to_char(
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+          ) as date
         from
           immich_ai.ocr_document d
         where
@@ -54,6 +73,10 @@ select
 
 select
   d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
   (
     (
       d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
@@ -85,7 +108,8 @@ where
     and not (d."searchLatin" like $6)
   )
 order by
-  d."fileCreatedAt" desc;
+  d."fileCreatedAt" desc,
+  d."assetId" desc;
 
 -- SearchRepository.searchMixed
 select
@@ -94,40 +118,59 @@ select
 select
   (
     select
-      d."fileCreatedAt"
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $1::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $2
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
   ) as "depth0",
   (
     select
-      d."fileCreatedAt"
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
     from
-      immich_ai.ocr_document d
-    where
-      d."ownerId" = $3::uuid
-    order by
-      d."fileCreatedAt" desc
-    offset
-      $4
-    limit
-      1
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
   ) as "depth1",
   (
     select
-      min(first."fileCreatedAt")
+      min(first.date)
     from
       unnest($5::uuid[]) as owners (id)
       cross join lateral (
         select
-          d."fileCreatedAt"
+          to_char(
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+          ) as date
         from
           immich_ai.ocr_document d
         where
@@ -141,6 +184,10 @@ select
 
 select
   d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
   (
     (
       d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
@@ -172,17 +219,27 @@ where
     and not (d."searchLatin" like $6)
   )
 order by
-  d."fileCreatedAt" desc;
+  d."fileCreatedAt" desc,
+  d."assetId" desc;
 
 select
-  extversion as version
-from
-  pg_extension
-where
-  extname = 'vector';
-
-select
-  set_config('hnsw.ef_search', $1, true);
+  (
+    select
+      indexdef
+    from
+      pg_indexes
+    where
+      schemaname = 'public'
+      and indexname = $1
+  ) as definition,
+  (
+    select
+      extversion
+    from
+      pg_extension
+    where
+      extname = 'vector'
+  ) as version;
 
 with
   ocr as materialized (
@@ -193,7 +250,7 @@ with
         order by
           best.score desc,
           best."fileCreatedAt" desc,
-          best."assetId"
+          best."assetId" desc
       ) as rank
     from
       (
@@ -205,7 +262,8 @@ with
           (
             select
               d."assetId",
-              live."fileCreatedAt",
+              d."fileCreatedAt",
+              live."fileCreatedAt" as "takenAt",
               live."originalFileName",
               (
                 ts_rank_cd(
@@ -233,18 +291,19 @@ with
                   public.asset
                 where
                   asset.id = d."assetId"
+                  and asset."ownerId" = any ($6::uuid[])
                   and asset."deletedAt" is null
-                  and asset.visibility in ($6, $7)
+                  and asset.visibility in ($7, $8)
                 offset
                   0
               ) live
           ) scored
         order by
-          score desc,
-          "fileCreatedAt" desc,
-          "assetId"
+          scored.score desc,
+          scored."fileCreatedAt" desc,
+          scored."assetId" desc
         limit
-          $8
+          $9
       ) best
   ),
   clip as materialized (
@@ -260,24 +319,24 @@ with
       (
         select
           s."assetId",
-          s.embedding <=> $9::vector as distance
+          s.embedding <=> $10::vector as distance
         from
           public.smart_search s
           join public.asset on asset.id = s."assetId"
         where
-          asset."ownerId" = any ($10::uuid[])
+          asset."ownerId" = any ($11::uuid[])
           and asset."deletedAt" is null
-          and asset.visibility in ($11, $12)
+          and asset.visibility in ($12, $13)
         order by
           distance
         limit
-          $13
+          $14
       ) nearest
   ),
   fused as (
     select
       coalesce(ocr."assetId", clip."assetId") as "assetId",
-      coalesce($14::float8 / ($15 + ocr.rank), 0) + coalesce($16::float8 / ($17 + clip.rank), 0) as score,
+      coalesce($15::float8 / ($16 + ocr.rank), 0) + coalesce($17::float8 / ($18 + clip.rank), 0) as score,
       ocr.rank::int as "ocrRank",
       ocr.score as "ocrScore",
       clip.rank::int as "clipRank",
@@ -293,19 +352,94 @@ select
 from
   fused
   join public.asset on asset.id = fused."assetId"
+where
+  asset."ownerId" = any ($19::uuid[])
+  and asset."deletedAt" is null
+  and asset.visibility in ($20, $21)
 order by
   fused.score desc,
   fused."ocrScore" desc nulls last,
   asset."fileCreatedAt" desc,
   asset.id
 limit
-  $18
+  $22
 offset
-  $19;
+  $23;
 
--- SearchRepository.newestMatches (walk)
+-- SearchRepository.newestMatches
+select
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
+  ) as "depth0",
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
+  ) as "depth1",
+  (
+    select
+      min(first.date)
+    from
+      unnest($5::uuid[]) as owners (id)
+      cross join lateral (
+        select
+          to_char(
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+          ) as date
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = owners.id
+        order by
+          d."fileCreatedAt" asc
+        limit
+          1
+      ) first
+  ) as oldest;
+
 select
   d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
   (
     (
       d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
@@ -325,8 +459,115 @@ from
       immich_ai.ocr_document d
     where
       d."ownerId" = $3::uuid
-      and d."fileCreatedAt" >= $4
-      and d."fileCreatedAt" < $5
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $4::tsquery)
+    and (d."searchVector" @@ $5::tsquery)
+    and not (d."searchLatin" like $6)
+  )
+order by
+  d."fileCreatedAt" desc,
+  d."assetId" desc;
+
+-- SearchRepository.scopeDepths
+select
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+          and d."fileCreatedAt" <= $2::timestamptz
+          and (d."fileCreatedAt", d."assetId") < ($3::timestamptz, $4::uuid)
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $5
+        limit
+          1
+      ) x
+  ) as "depth0",
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $6::uuid
+          and d."fileCreatedAt" <= $7::timestamptz
+          and (d."fileCreatedAt", d."assetId") < ($8::timestamptz, $9::uuid)
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $10
+        limit
+          1
+      ) x
+  ) as "depth1",
+  (
+    select
+      min(first.date)
+    from
+      unnest($11::uuid[]) as owners (id)
+      cross join lateral (
+        select
+          to_char(
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+          ) as date
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = owners.id
+        order by
+          d."fileCreatedAt" asc
+        limit
+          1
+      ) first
+  ) as oldest;
+
+-- SearchRepository.walkMatches (one pool)
+select
+  d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  true as word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $1::uuid
+      and d."fileCreatedAt" >= $2::timestamptz
+      and d."fileCreatedAt" <= $3::timestamptz
+      and (d."fileCreatedAt", d."assetId") < ($4::timestamptz, $5::uuid)
     order by
       d."fileCreatedAt" desc
     offset
@@ -338,42 +579,109 @@ where
     and (d."searchVector" @@ $7::tsquery)
     and not (d."searchLatin" like $8)
   )
-order by
-  d."fileCreatedAt" desc
-limit
-  $9;
-
--- SearchRepository.newestMatches (index)
-select
-  d."assetId",
-  true as word
-from
-  immich_ai.ocr_document d
-where
-  d."searchKeys" @@ $1::tsquery
-  and d."fileCreatedAt" >= $2
-  and d."fileCreatedAt" < $3
   and (
     (
-      (d."searchVector" @@ $4::tsquery)
-      and (d."searchVector" @@ $5::tsquery)
-      and not (d."searchLatin" like $6)
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
     )
     and (
-      (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $7)
-      )
-      and (
-        d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $8)
-      )
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $10)
     )
   )
 order by
-  d."fileCreatedAt" desc
+  d."fileCreatedAt" desc,
+  d."assetId" desc
 limit
-  $9;
+  $11;
 
--- SearchRepository.indexMatches
+-- SearchRepository.walkMatches (every match)
+select
+  d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  (
+    (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+    )
+  ) as word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+      and d."fileCreatedAt" >= $4::timestamptz
+      and d."fileCreatedAt" <= $5::timestamptz
+      and (d."fileCreatedAt", d."assetId") < ($6::timestamptz, $7::uuid)
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $8::tsquery)
+    and (d."searchVector" @@ $9::tsquery)
+    and not (d."searchLatin" like $10)
+  )
+order by
+  d."fileCreatedAt" desc,
+  d."assetId" desc;
+
+-- SearchRepository.indexMatches (one pool)
+select
+  x."assetId",
+  to_char(
+    "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  x.word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      true as word
+    from
+      immich_ai.ocr_document d
+    where
+      d."searchKeys" @@ $1::tsquery
+      and d."fileCreatedAt" >= $2::timestamptz
+      and d."fileCreatedAt" <= $3::timestamptz
+      and (d."fileCreatedAt", d."assetId") < ($4::timestamptz, $5::uuid)
+      and (
+        (d."searchVector" @@ $6::tsquery)
+        and (d."searchVector" @@ $7::tsquery)
+        and not (d."searchLatin" like $8)
+      )
+      and (
+        (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $9)
+        )
+        and (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $10)
+        )
+      )
+    order by
+      d."fileCreatedAt" desc,
+      d."assetId" desc
+    limit
+      $11
+  ) x
+order by
+  x."fileCreatedAt" desc,
+  x."assetId" desc;
+
+-- SearchRepository.indexMatches (two pools)
 with
   m as materialized (
     select
@@ -391,50 +699,116 @@ with
       immich_ai.ocr_document d
     where
       d."searchKeys" @@ $3::tsquery
-      and d."fileCreatedAt" >= $4
-      and d."fileCreatedAt" < $5
+      and d."fileCreatedAt" >= $4::timestamptz
+      and d."fileCreatedAt" <= $5::timestamptz
+      and (d."fileCreatedAt", d."assetId") < ($6::timestamptz, $7::uuid)
       and (
-        (d."searchVector" @@ $6::tsquery)
-        and (d."searchVector" @@ $7::tsquery)
-        and not (d."searchLatin" like $8)
+        (d."searchVector" @@ $8::tsquery)
+        and (d."searchVector" @@ $9::tsquery)
+        and not (d."searchLatin" like $10)
       )
   )
 select
-  p.words,
-  p."assetId"
+  p.pool,
+  p."assetId",
+  to_char(
+    "p"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  p.word
 from
   (
     (
       select
-        false as words,
+        'all' as pool,
         m."assetId",
+        m.word,
         m."fileCreatedAt"
       from
         m
       where
-        m."fileCreatedAt" < $9
+        true
       order by
-        m."fileCreatedAt" desc
+        m."fileCreatedAt" desc,
+        m."assetId" desc
       limit
-        $10
+        $11
     )
     union all
     (
       select
-        true as words,
+        'words' as pool,
         m."assetId",
+        m.word,
         m."fileCreatedAt"
       from
         m
       where
-        m."fileCreatedAt" < $11
-        and m.word
+        m.word
       order by
-        m."fileCreatedAt" desc
+        m."fileCreatedAt" desc,
+        m."assetId" desc
       limit
         $12
     )
   ) p
 order by
-  p.words,
-  p."fileCreatedAt" desc;
+  p.pool,
+  p."fileCreatedAt" desc,
+  p."assetId" desc;
+
+-- SearchRepository.scoreMatches
+select
+  scored."assetId",
+  scored."takenAt" as "fileCreatedAt",
+  scored."originalFileName",
+  scored.score
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      live."fileCreatedAt" as "takenAt",
+      live."originalFileName",
+      (
+        ts_rank_cd(
+          '{0.1, 0.2, 0.4, 1.0}'::float4[],
+          d."searchVector",
+          (
+            phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
+          )
+        ) + ts_rank_cd(
+          '{0.1, 0.2, 0.4, 1.0}'::float4[],
+          d."searchVector",
+          (
+            phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
+          )
+        )
+      )::float8 as score
+    from
+      unnest($5::uuid[]) as candidates ("assetId")
+      join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
+      cross join lateral (
+        select
+          asset."fileCreatedAt",
+          asset."originalFileName"
+        from
+          public.asset
+        where
+          asset.id = d."assetId"
+          and asset."ownerId" = any ($6::uuid[])
+          and asset."deletedAt" is null
+          and asset.visibility in ($7, $8)
+        offset
+          0
+      ) live
+  ) scored;
+
+-- SearchRepository.tuneVectorScan (VectorChord)
+select
+  set_config('vchordrq.probes', $1, true);
+
+-- SearchRepository.tuneVectorScan (pgvector)
+select
+  set_config('hnsw.ef_search', $1, true),
+  set_config('hnsw.iterative_scan', $2, true);

@@ -42,7 +42,7 @@ function termMatch(term: QueryTerm): RawBuilder<boolean> {
 export class OcrMatch {
   constructor(
     private readonly segmenter: Segmenter,
-    private readonly query: ParsedQuery,
+    readonly query: ParsedQuery,
   ) {}
 
   /** True when the query has anything for OCR text to match. */

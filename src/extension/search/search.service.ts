@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, Logger } from '@nestjs/common';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
 import { InferenceRepository } from '../inference/inference.repository';
 import { OcrDocumentRepository, OcrLineRow } from '../ocr/ocr-document.repository';
 import { highlightRanges } from './highlight';
 import { hasPositiveTerms, parseQuery, positiveTerms, SearchMode } from './query-parser';
+import { decodeCursor, encodeCursor } from './result-windows';
 import { RankedAsset, SearchRepository } from './search.repository';
 import type { ExtensionConfig } from '../../config/extension.config';
 
@@ -33,6 +34,11 @@ export interface SearchResult {
   page: number;
   size: number;
   hasNextPage: boolean;
+  /**
+   * `ocr:` searches: where the next page starts (pass it back as `cursor`); null on the last page.
+   * Cheaper than the next page number, and unaffected by photos added meanwhile.
+   */
+  nextCursor?: string | null;
   hits: SearchHit[];
   /** Set when part of the ranking was unavailable (CLIP with the inference service down): OCR alone ranked. */
   degraded?: string;
@@ -44,6 +50,8 @@ export interface SearchRequest {
   userIds: readonly string[];
   page: number;
   size: number;
+  /** An earlier page's nextCursor (`ocr:` searches only). */
+  cursor?: string;
 }
 
 /** `ocr:` queries rank OCR text alone; plain queries fuse OCR with CLIP when SEARCH_MIXED is on. */
@@ -58,10 +66,13 @@ export class SearchService {
     private readonly inference: InferenceRepository,
   ) {}
 
-  async search({ query: input, userIds, page, size }: SearchRequest): Promise<SearchResult> {
+  async search({ query: input, userIds, page, size, cursor }: SearchRequest): Promise<SearchResult> {
     const query = parseQuery(input);
     const mode: SearchMode = query.mode === 'ocr' || !this.config.search.mixed ? 'ocr' : 'mixed';
-    const scope = { userIds, page, size, textCandidates: this.config.search.textCandidates };
+    const start = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (start === null) throw new BadRequestException('cursor is not one this API gave out');
+    if (start && mode !== 'ocr') throw new BadRequestException('cursor pages `ocr:` searches only');
+    const scope = { userIds, page, size, textCandidates: this.config.search.textCandidates, cursor: start };
     let degraded: string | undefined;
     let result;
     if (mode === 'ocr') {
@@ -89,6 +100,9 @@ export class SearchService {
       page,
       size,
       hasNextPage: result.hasNextPage,
+      ...('nextCursor' in result && result.nextCursor !== undefined
+        ? { nextCursor: result.nextCursor && encodeCursor(result.nextCursor) }
+        : {}),
       hits: result.items.map((item) => toHit(item, lines, terms)),
       ...(degraded ? { degraded } : {}),
     };

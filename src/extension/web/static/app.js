@@ -5,7 +5,7 @@
 const KEY = 'immich-ai-api-key';
 const PAGE_SIZE = 24;
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem(KEY), query: '', page: 1, urls: [] };
+const state = { key: sessionStorage.getItem(KEY), query: '', page: 1, cursor: null, urls: [] };
 
 class ApiError extends Error {
   constructor(status, message) {
@@ -104,7 +104,9 @@ async function search(page) {
   $('search-status').textContent = 'Searching…';
   try {
     const params = new URLSearchParams({ q, page: String(page), size: String(PAGE_SIZE) });
+    if (page > 1 && state.cursor) params.set('cursor', state.cursor);
     const result = await api(`/api/ocr/search?${params}`);
+    state.cursor = result.nextCursor ?? null;
     const count = $('results').children.length + result.hits.length;
     $('search-status').textContent =
       (count === 0 ? 'Nothing found.' : `${count} photo${count === 1 ? '' : 's'}${result.hasNextPage ? ' so far' : ''}.`) +
