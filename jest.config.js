@@ -7,7 +7,7 @@ module.exports = {
     // Type-checking happens in `npm run build` and lint; tests only transpile, which keeps them fast.
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json', diagnostics: false }],
   },
-  // Immich v2.4.1's schema in a template database, made once (test/support/immich-database.ts).
+  // Immich's schema (v3.1.0; IMMICH_VERSION=2.4.1 for v2.4.1's) in a template database, made once (test/support/immich-database.ts).
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   testTimeout: 60_000,
   // Real models and servers share 2 cores: run suites two at a time at most.
@@ -19,6 +19,10 @@ module.exports = {
     '/node_modules/',
     ...(process.env.IMMICH_AI_TEST_V2_WEB
       ? []
-      : ['test/web/immich-web\\.spec\\.ts', 'test/web/patched-web-checks\\.spec\\.ts', 'test/e2e/patched-immich-checks\\.spec\\.ts']),
+      : [
+          'test/web/immich-web\\.spec\\.ts',
+          'test/web/patched-web-checks\\.spec\\.ts',
+          'test/e2e/patched-immich-checks\\.spec\\.ts',
+        ]),
   ],
 };

@@ -9,7 +9,7 @@ import type { ExtensionDatabase } from '../../src/extension/database/schema';
 import { ImmichRelease, immichBuild, major, releaseEnv, TEST_IMMICH_VERSION } from './immich-release';
 
 /**
- * Test databases with a real Immich schema (v2.4.1, or v3.1.0 with IMMICH_VERSION=3.1.0): Immich's own
+ * Test databases with a real Immich schema (v3.1.0, or v2.4.1 with IMMICH_VERSION=2.4.1): Immich's own
  * migrations (from the server that scripts/immich-server.sh builds) create a template database once per
  * release; each test file gets a fresh copy.
  */

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 
 /**
  * Which Immich release a test runs against, and that release's builds (scripts/immich-server.sh, one
- * cached tree per release). The sidecar suites run on TEST_IMMICH_VERSION's schema (default 2.4.1;
- * IMMICH_VERSION=3.1.0 runs them on v3's); the end-to-end suites name their release themselves.
+ * cached tree per release). The sidecar suites run on TEST_IMMICH_VERSION's schema (default 3.1.0, the current major;
+ * IMMICH_VERSION=2.4.1 runs them on v2.4.1's: npm run test:v2-schema); the end-to-end suites name their release themselves.
  */
 
 import { IMMICH_RELEASES, type ImmichRelease } from '../../src/shared/immich-releases';
@@ -14,7 +14,7 @@ export { IMMICH_RELEASES, type ImmichRelease };
 const ROOT = join(__dirname, '..', '..');
 
 function release(value: string | undefined): ImmichRelease {
-  const version = (value ?? '2.4.1') as ImmichRelease;
+  const version = (value ?? '3.1.0') as ImmichRelease;
   if (!IMMICH_RELEASES.includes(version)) {
     throw new Error(`IMMICH_VERSION=${value}: the tests know Immich ${IMMICH_RELEASES.join(' and ')}`);
   }
