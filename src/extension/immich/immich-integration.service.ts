@@ -4,30 +4,38 @@ import { JobQueueRepository } from '../queue/job-queue.repository';
 import { JobName } from '../queue/queue.constants';
 import { QueueService } from '../queue/queue.service';
 import { parseQuery } from '../search/query-parser';
-import { SearchRepository, SearchScope } from '../search/search.repository';
+import { AssetFilter, SearchRepository, SearchScope } from '../search/search.repository';
 import type { ExtensionConfig } from '../../config/extension.config';
 
 /**
- * Request fields that only page or shape the answer. Any other field set (people, places, dates,
- * camera, albums, ...) filters the search, which our ranking does not do: Immich answers those.
+ * Request fields that only page or shape the answer. Any other field set (people, albums, dates,
+ * favourites, visibility, type, camera, place, tags, ...) filters the search: then only the assets
+ * Immich's own query of that request allows are ranked (ImmichSearchScope.assets). A null counts as
+ * set: Immich reads `city: null` as "no city".
  */
-const PRESENTATION_FIELDS = new Set([
-  'query',
-  'ocr',
-  'page',
-  'size',
-  'language',
-  'withExif',
-  'withPeople',
-  'withStacked',
-  'order',
-]);
+const PRESENTATION_FIELDS = new Set(['query', 'ocr', 'page', 'size', 'language', 'withExif', 'withPeople', 'order']);
 
 /** True when a search request carries a filter besides the text. */
 export function isFiltered(request: object): boolean {
-  return Object.entries(request).some(
-    ([key, value]) => value !== undefined && value !== null && !PRESENTATION_FIELDS.has(key),
-  );
+  return Object.entries(request).some(([key, value]) => value !== undefined && !PRESENTATION_FIELDS.has(key));
+}
+
+/** What Immich's search would search for this request, as the patched server hands it over. */
+export interface ImmichSearchScope {
+  /**
+   * Whose assets: the caller and the partners who share their timeline (the caller alone in the
+   * Locked Folder), as Immich's search has them; undefined where Immich scopes by the filter alone
+   * (its metadata search in albums, after its own access check).
+   */
+  userIds: readonly string[] | undefined;
+  page: number;
+  size: number;
+  /**
+   * Immich's own query of the assets this request's filters allow (its search builder with the
+   * request's options, its visibility default and trash rule), selecting `asset.id` and
+   * `asset.ownerId`; used only when the request filters (isFiltered).
+   */
+  assets: AssetFilter;
 }
 
 /** A CLIP embedding as Immich hands it over: numbers, or the vector's text (`[0.1,...]`). */
@@ -58,38 +66,40 @@ export class ImmichIntegrationService {
    * before Immich would embed the text (and whether or not CLIP is enabled). Undefined for any other
    * query: Immich goes on as usual.
    */
-  async rankOcrQuery(text: string | undefined, scope: SearchScope): Promise<RankedAssetIds | undefined> {
-    const query = text ? parseQuery(text) : undefined;
+  async rankOcrQuery(request: { query?: string }, scope: ImmichSearchScope): Promise<RankedAssetIds | undefined> {
+    const query = request.query ? parseQuery(request.query) : undefined;
     if (query?.mode !== 'ocr') return undefined;
-    return this.ids(this.search.searchOcr(query, this.bounded(scope)));
+    const bounded = await this.bounded(request, scope);
+    return bounded && this.ids(this.search.searchOcr(query, bounded));
   }
 
   /**
    * A plain smart search once Immich has embedded the text: OCR fused with CLIP when SEARCH_MIXED is
-   * on. Undefined (Immich's own CLIP ranking) when it is off, or when the request also filters by
-   * things our ranking does not know (people, places, dates, ...).
+   * on, both among the assets the request's filters allow. Undefined (Immich's own CLIP ranking) when
+   * it is off.
    */
   async rankMixed(
     request: { query?: string },
     embedding: Embedding | (() => Promise<Embedding>) | undefined,
-    scope: SearchScope,
+    scope: ImmichSearchScope,
   ): Promise<RankedAssetIds | undefined> {
-    if (!request.query || !embedding || isFiltered(request) || !this.config.search.mixed) return undefined;
+    if (!request.query || !embedding || !this.config.search.mixed) return undefined;
+    const bounded = await this.bounded(request, scope);
+    if (!bounded) return undefined;
     // A function embeds the text only when the answer is ours (Immich v3's hook runs before Immich embeds).
     const text = typeof embedding === 'function' ? await embedding() : embedding;
     const vector = typeof text === 'string' ? (JSON.parse(text) as number[]) : text;
-    return this.ids(
-      this.search.searchMixed(parseQuery(request.query), vector, this.bounded(scope), this.config.search),
-    );
+    return this.ids(this.search.searchMixed(parseQuery(request.query), vector, bounded, this.config.search));
   }
 
   /**
    * The OCR field of Immich's metadata search (the "text in photo" filter of its search panel): our
-   * index and ranking, whatever the prefix. Undefined when the request filters by more than text.
+   * index and ranking, whatever the prefix, among the assets the request's other filters allow.
    */
-  async rankOcrText(request: { ocr?: string }, scope: SearchScope): Promise<RankedAssetIds | undefined> {
-    if (!request.ocr || isFiltered(request)) return undefined;
-    return this.ids(this.search.searchOcr({ ...parseQuery(request.ocr), mode: 'ocr' }, this.bounded(scope)));
+  async rankOcrText(request: { ocr?: string }, scope: ImmichSearchScope): Promise<RankedAssetIds | undefined> {
+    if (!request.ocr) return undefined;
+    const bounded = await this.bounded(request, scope);
+    return bounded && this.ids(this.search.searchOcr({ ...parseQuery(request.ocr), mode: 'ocr' }, bounded));
   }
 
   /** `POST /api/assets/jobs` with `refresh-ocr` (access already checked by Immich): read the photos again. */
@@ -110,8 +120,16 @@ export class ImmichIntegrationService {
     if (this.config.ocr.useImmichOcr) await this.jobs.addAssetJobs(JobName.Ocr, [assetId]);
   }
 
-  private bounded(scope: SearchScope): SearchScope {
-    return { ...scope, textCandidates: this.config.search.textCandidates };
+  /**
+   * Our scope for Immich's: a filtered request searches only the assets Immich's query of it allows
+   * (their owners, where Immich names none). Undefined hands the request back to Immich.
+   */
+  private async bounded(request: object, { userIds, page, size, assets }: ImmichSearchScope) {
+    const filtered = isFiltered(request);
+    const owners = userIds ?? (filtered ? await this.search.ownersOf(assets) : undefined);
+    if (!owners) return undefined;
+    const scope: SearchScope = { userIds: owners, page, size, textCandidates: this.config.search.textCandidates };
+    return filtered ? { ...scope, assets } : scope;
   }
 
   private async ids(

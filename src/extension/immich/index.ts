@@ -5,4 +5,5 @@
 export { ImmichAiModule } from './immich-ai.module';
 export type { ImmichAiModuleOptions } from './immich-ai.module';
 export { ImmichIntegrationService } from './immich-integration.service';
-export type { RankedAssetIds } from './immich-integration.service';
+export type { ImmichSearchScope, RankedAssetIds } from './immich-integration.service';
+export type { AssetFilter } from '../search/search.repository';

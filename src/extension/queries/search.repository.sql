@@ -111,6 +111,132 @@ order by
   d."fileCreatedAt" desc,
   d."assetId" desc;
 
+-- SearchRepository.searchOcr (filtered)
+select
+  set_config('jit', 'off', true);
+
+select
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
+  ) as "depth0",
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
+  ) as "depth1",
+  (
+    select
+      min(first.date)
+    from
+      unnest($5::uuid[]) as owners (id)
+      cross join lateral (
+        select
+          to_char(
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+          ) as date
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = owners.id
+        order by
+          d."fileCreatedAt" asc
+        limit
+          1
+      ) first
+  ) as oldest;
+
+select
+  d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  (
+    (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+    )
+  ) as word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $4::tsquery)
+    and (d."searchVector" @@ $5::tsquery)
+    and not (d."searchLatin" like $6)
+  )
+  and "d"."assetId" in (
+    select
+      allowed.id
+    from
+      (
+        select
+          "asset"."id",
+          "asset"."ownerId"
+        from
+          "asset"
+        where
+          "asset"."ownerId" = $7
+          and "asset"."visibility" = $8
+      ) as allowed
+  )
+order by
+  d."fileCreatedAt" desc,
+  d."assetId" desc;
+
 -- SearchRepository.searchMixed
 select
   set_config('jit', 'off', true);
@@ -365,6 +491,281 @@ limit
   $22
 offset
   $23;
+
+-- SearchRepository.searchMixed (filtered)
+select
+  set_config('jit', 'off', true);
+
+select
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $1::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $2
+        limit
+          1
+      ) x
+  ) as "depth0",
+  (
+    select
+      to_char(
+        "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+        'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+      )
+    from
+      (
+        select
+          d."fileCreatedAt"
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = $3::uuid
+        order by
+          d."fileCreatedAt" desc
+        offset
+          $4
+        limit
+          1
+      ) x
+  ) as "depth1",
+  (
+    select
+      min(first.date)
+    from
+      unnest($5::uuid[]) as owners (id)
+      cross join lateral (
+        select
+          to_char(
+            "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+            'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+          ) as date
+        from
+          immich_ai.ocr_document d
+        where
+          d."ownerId" = owners.id
+        order by
+          d."fileCreatedAt" asc
+        limit
+          1
+      ) first
+  ) as oldest;
+
+select
+  d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  (
+    (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+    )
+  ) as word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $4::tsquery)
+    and (d."searchVector" @@ $5::tsquery)
+    and not (d."searchLatin" like $6)
+  )
+  and "d"."assetId" in (
+    select
+      allowed.id
+    from
+      (
+        select
+          "asset"."id",
+          "asset"."ownerId"
+        from
+          "asset"
+        where
+          "asset"."ownerId" = $7
+          and "asset"."visibility" = $8
+      ) as allowed
+  )
+order by
+  d."fileCreatedAt" desc,
+  d."assetId" desc;
+
+with
+  ocr as materialized (
+    select
+      best."assetId",
+      best.score,
+      row_number() over (
+        order by
+          best.score desc,
+          best."fileCreatedAt" desc,
+          best."assetId" desc
+      ) as rank
+    from
+      (
+        select
+          scored."assetId",
+          scored.score,
+          scored."fileCreatedAt"
+        from
+          (
+            select
+              d."assetId",
+              d."fileCreatedAt",
+              live."fileCreatedAt" as "takenAt",
+              live."originalFileName",
+              (
+                ts_rank_cd(
+                  '{0.1, 0.2, 0.4, 1.0}'::float4[],
+                  d."searchVector",
+                  (
+                    phraseto_tsquery('chinese'::regconfig, $1) || $2::tsquery
+                  )
+                ) + ts_rank_cd(
+                  '{0.1, 0.2, 0.4, 1.0}'::float4[],
+                  d."searchVector",
+                  (
+                    phraseto_tsquery('chinese'::regconfig, $3) || $4::tsquery
+                  )
+                )
+              )::float8 as score
+            from
+              unnest($5::uuid[]) as candidates ("assetId")
+              join immich_ai.ocr_document d on d."assetId" = candidates."assetId"
+              cross join lateral (
+                select
+                  asset."fileCreatedAt",
+                  asset."originalFileName"
+                from
+                  public.asset
+                where
+                  asset.id = d."assetId"
+                  and asset."ownerId" = any ($6::uuid[])
+                offset
+                  0
+              ) live
+          ) scored
+        order by
+          scored.score desc,
+          scored."fileCreatedAt" desc,
+          scored."assetId" desc
+        limit
+          $7
+      ) best
+  ),
+  clip as materialized (
+    select
+      nearest."assetId",
+      nearest.distance,
+      row_number() over (
+        order by
+          nearest.distance,
+          nearest."assetId"
+      ) as rank
+    from
+      (
+        select
+          s."assetId",
+          s.embedding <=> $8::vector as distance
+        from
+          public.smart_search s
+          join public.asset on asset.id = s."assetId"
+        where
+          asset."ownerId" = any ($9::uuid[])
+          and "s"."assetId" in (
+            select
+              allowed.id
+            from
+              (
+                select
+                  "asset"."id",
+                  "asset"."ownerId"
+                from
+                  "asset"
+                where
+                  "asset"."ownerId" = $10
+                  and "asset"."visibility" = $11
+              ) as allowed
+          )
+        order by
+          distance
+        limit
+          $12
+      ) nearest
+  ),
+  fused as (
+    select
+      coalesce(ocr."assetId", clip."assetId") as "assetId",
+      coalesce($13::float8 / ($14 + ocr.rank), 0) + coalesce($15::float8 / ($16 + clip.rank), 0) as score,
+      ocr.rank::int as "ocrRank",
+      ocr.score as "ocrScore",
+      clip.rank::int as "clipRank",
+      clip.distance as "clipDistance"
+    from
+      ocr
+      full join clip on clip."assetId" = ocr."assetId"
+  )
+select
+  fused.*,
+  asset."fileCreatedAt",
+  asset."originalFileName"
+from
+  fused
+  join public.asset on asset.id = fused."assetId"
+where
+  asset."ownerId" = any ($17::uuid[])
+order by
+  fused.score desc,
+  fused."ocrScore" desc nulls last,
+  asset."fileCreatedAt" desc,
+  asset.id
+limit
+  $18
+offset
+  $19;
+
+-- SearchRepository.ownersOf
+select distinct
+  allowed."ownerId"
+from
+  (
+    select
+      "asset"."id",
+      "asset"."ownerId"
+    from
+      "asset"
+    where
+      "asset"."ownerId" = $1
+      and "asset"."visibility" = $2
+  ) as allowed;
 
 -- SearchRepository.newestMatches
 select
@@ -637,6 +1038,65 @@ order by
   d."fileCreatedAt" desc,
   d."assetId" desc;
 
+-- SearchRepository.walkMatches (filtered)
+select
+  d."assetId",
+  to_char(
+    "d"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  (
+    (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
+    )
+    and (
+      d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+    )
+  ) as word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      d."searchVector",
+      d."searchLatin"
+    from
+      immich_ai.ocr_document d
+    where
+      d."ownerId" = $3::uuid
+      and d."fileCreatedAt" >= $4::timestamptz
+      and d."fileCreatedAt" <= $5::timestamptz
+      and (d."fileCreatedAt", d."assetId") < ($6::timestamptz, $7::uuid)
+    order by
+      d."fileCreatedAt" desc
+    offset
+      0
+  ) d
+where
+  (
+    (d."searchVector" @@ $8::tsquery)
+    and (d."searchVector" @@ $9::tsquery)
+    and not (d."searchLatin" like $10)
+  )
+  and "d"."assetId" in (
+    select
+      allowed.id
+    from
+      (
+        select
+          "asset"."id",
+          "asset"."ownerId"
+        from
+          "asset"
+        where
+          "asset"."ownerId" = $11
+          and "asset"."visibility" = $12
+      ) as allowed
+  )
+order by
+  d."fileCreatedAt" desc,
+  d."assetId" desc;
+
 -- SearchRepository.indexMatches (one pool)
 select
   x."assetId",
@@ -756,6 +1216,64 @@ order by
   p.pool,
   p."fileCreatedAt" desc,
   p."assetId" desc;
+
+-- SearchRepository.indexMatches (filtered)
+select
+  x."assetId",
+  to_char(
+    "x"."fileCreatedAt" AT TIME ZONE 'UTC',
+    'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+  ) as date,
+  x.word
+from
+  (
+    select
+      d."assetId",
+      d."fileCreatedAt",
+      (
+        (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $1)
+        )
+        and (
+          d."searchVector" @@ phraseto_tsquery('chinese'::regconfig, $2)
+        )
+      ) as word
+    from
+      immich_ai.ocr_document d
+    where
+      d."searchKeys" @@ $3::tsquery
+      and d."fileCreatedAt" >= $4::timestamptz
+      and d."fileCreatedAt" <= $5::timestamptz
+      and (d."fileCreatedAt", d."assetId") < ($6::timestamptz, $7::uuid)
+      and "d"."assetId" in (
+        select
+          allowed.id
+        from
+          (
+            select
+              "asset"."id",
+              "asset"."ownerId"
+            from
+              "asset"
+            where
+              "asset"."ownerId" = $8
+              and "asset"."visibility" = $9
+          ) as allowed
+      )
+      and (
+        (d."searchVector" @@ $10::tsquery)
+        and (d."searchVector" @@ $11::tsquery)
+        and not (d."searchLatin" like $12)
+      )
+    order by
+      d."fileCreatedAt" desc,
+      d."assetId" desc
+    limit
+      $13
+  ) x
+order by
+  x."fileCreatedAt" desc,
+  x."assetId" desc;
 
 -- SearchRepository.scoreMatches
 select

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Kysely, RawBuilder, sql } from 'kysely';
+import { Expression, Kysely, RawBuilder, sql } from 'kysely';
 import { DEFAULT_TEXT_CANDIDATES } from '../../config/extension.config';
 import { DummyValue, GenerateSql } from '../database/generate-sql';
 import { EXTENSION_DB, SEGMENTER } from '../database/database.tokens';
@@ -25,7 +25,23 @@ export interface SearchScope {
    * match of a common term at once cost seconds at 1M documents (bench/search.ts).
    */
   textCandidates?: number;
+  /**
+   * Only these assets (inside Immich: Immich's own query of the assets a request's filters allow, as
+   * its search builds it): every stage searches these alone, so a page still holds `size` of them and
+   * every one is reachable. They are the request's visibility and trash rules too; owners are still
+   * checked against `userIds`.
+   */
+  assets?: AssetFilter;
 }
+
+/**
+ * A query of the assets a search may show, selecting their `id` and `ownerId`, built on the Kysely
+ * instance it is given (Immich's, which the extension shares inside Immich). Compiled into our
+ * statements as a subquery: its values stay parameters.
+ */
+// The database's type is the host's (Immich's DB), which this package does not know.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AssetFilter = (db: Kysely<any>) => Expression<{ id: string; ownerId: string }>;
 
 export { DEFAULT_TEXT_CANDIDATES };
 
@@ -60,6 +76,13 @@ const exampleEmbedding = [0.1, 0.2, 0.3];
 const exampleWeights: FusionWeights = { weightOcr: 1, weightClip: 1, rrfK: 60, candidates: 200 };
 const exampleBound: Bound = { date: '2026-01-01T00:00:00.000000Z', assetId: DummyValue.UUID_2 };
 const exampleRange: DocumentRange = { from: '2025-03-15T00:00:00.000000Z', before: exampleBound };
+const exampleFilter: AssetFilter = (db: Kysely<ExtensionDatabase>) =>
+  db
+    .selectFrom('asset')
+    .select(['asset.id', 'asset.ownerId'])
+    .where('asset.ownerId', '=', DummyValue.UUID)
+    .where('asset.visibility', '=', 'archive');
+const exampleFilteredScope: SearchScope = { ...exampleScope, assets: exampleFilter };
 
 /**
  * A date in a Bound's form: exact (microseconds, UTC), whatever the session's settings. Written only
@@ -120,6 +143,25 @@ function wordFlag(match: OcrMatch, pool: Pool | null): RawBuilder<boolean> {
   return pool === 'words' ? sql<boolean>`true` : (match.wordsHeld() ?? sql<boolean>`false`);
 }
 
+/** ` AND ` the asset id in `column` is one a filter allows; nothing without a filter. */
+function andAllowed(
+  db: Kysely<ExtensionDatabase>,
+  assets: AssetFilter | undefined,
+  column: string,
+): RawBuilder<boolean> {
+  return assets ? sql`AND ${sql.ref(column)} IN (SELECT allowed.id FROM ${assets(db)} AS allowed)` : sql``;
+}
+
+/**
+ * An asset row a search may show: the scope's owner always; unless a filter already chose the assets
+ * (its own visibility and trash rules), not in the trash and in the timeline or archive.
+ */
+function liveCondition(userIds: readonly string[], filtered: boolean): RawBuilder<boolean> {
+  const owner = sql<boolean>`asset."ownerId" = ANY(${[...userIds]}::uuid[])`;
+  if (filtered) return owner;
+  return sql<boolean>`${owner} AND asset."deletedAt" IS NULL AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)})`;
+}
+
 /** The ranking SQL: OCR full text alone, and OCR fused with CLIP nearest neighbours. */
 @Injectable()
 export class SearchRepository {
@@ -137,7 +179,10 @@ export class SearchRepository {
    * the newest whole-word matches), each ranked best first (result-windows.ts). A page starts at its
    * cursor, or at its number.
    */
-  @GenerateSql({ params: [exampleQuery, exampleScope] })
+  @GenerateSql(
+    { params: [exampleQuery, exampleScope] },
+    { name: 'filtered', params: [exampleQuery, exampleFilteredScope] },
+  )
   async searchOcr(query: ParsedQuery, scope: SearchScope): Promise<SearchPage> {
     const match = new OcrMatch(this.segmenter, query);
     if (!match.searchable || scope.userIds.length === 0) return { items: [], hasNextPage: false, nextCursor: null };
@@ -148,6 +193,7 @@ export class SearchRepository {
       scope.size,
       this.segmenter.name,
       JSON.stringify(query.clauses),
+      this.filterKey(scope.assets),
     ].join('|');
     // A page asked for by number starts where the nearest page remembered left off, read on to it.
     const { page: known, cursor: start } =
@@ -158,13 +204,7 @@ export class SearchRepository {
 
     const { items, next } = await this.db.transaction().execute(async (trx) => {
       await this.planSearch(trx);
-      return readRanked(
-        this.windowSource(trx, match, scope.userIds),
-        hasWords(match),
-        start,
-        skip + scope.size,
-        windowSize,
-      );
+      return readRanked(this.windowSource(trx, match, scope), hasWords(match), start, skip + scope.size, windowSize);
     });
     if (next && scope.cursor === undefined) this.pageCursors.remember(key, scope.page + 1, next);
     return {
@@ -189,7 +229,10 @@ export class SearchRepository {
    * each scored weight / (k + rank), summed per asset. Without OCR terms or without an embedding, the
    * other side ranks alone. Every result is checked once more on Immich's asset row.
    */
-  @GenerateSql({ params: [exampleQuery, exampleEmbedding, exampleScope, exampleWeights] })
+  @GenerateSql(
+    { params: [exampleQuery, exampleEmbedding, exampleScope, exampleWeights] },
+    { name: 'filtered', params: [exampleQuery, exampleEmbedding, exampleFilteredScope, exampleWeights] },
+  )
   async searchMixed(
     query: ParsedQuery,
     embedding: readonly number[] | null,
@@ -208,7 +251,7 @@ export class SearchRepository {
       await this.planSearch(trx);
       const matches = match.searchable
         ? await firstWindow(
-            this.windowSource(trx, match, scope.userIds),
+            this.windowSource(trx, match, scope),
             hasWords(match),
             scope.textCandidates ?? DEFAULT_TEXT_CANDIDATES,
           )
@@ -225,13 +268,15 @@ export class SearchRepository {
                 match,
                 scope.userIds,
                 matches.map((m) => m.assetId),
+                !!scope.assets,
               )}) scored
               ORDER BY scored.score DESC, scored."fileCreatedAt" DESC, scored."assetId" DESC
               LIMIT ${candidates}
             ) best`
         : sql`SELECT NULL::uuid AS "assetId", NULL::float8 AS score, NULL::bigint AS rank WHERE false`;
-      const live = sql`asset."ownerId" = ANY(${[...scope.userIds]}::uuid[]) AND asset."deletedAt" IS NULL
-        AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)})`;
+      const live = liveCondition(scope.userIds, !!scope.assets);
+      // Only a filter's assets are CLIP's candidates too (the vector scan reads on past the others).
+      const allowed = andAllowed(trx, scope.assets, 's.assetId');
       const clip = vector
         ? sql`
             SELECT nearest."assetId", nearest.distance, row_number() OVER (ORDER BY nearest.distance, nearest."assetId") AS rank
@@ -239,7 +284,7 @@ export class SearchRepository {
               SELECT s."assetId", s.embedding <=> ${vector}::vector AS distance
               FROM public.smart_search s
               JOIN public.asset ON asset.id = s."assetId"
-              WHERE ${live}
+              WHERE ${live} ${allowed}
               ORDER BY distance
               LIMIT ${candidates}
             ) nearest`
@@ -267,6 +312,17 @@ export class SearchRepository {
   }
 
   /**
+   * The owners of the assets a filter allows: the scope of a search that Immich scopes by its filter
+   * alone (its metadata search in albums, whose photos may be anyone's).
+   */
+  @GenerateSql({ params: [exampleFilter] })
+  async ownersOf(assets: AssetFilter): Promise<string[]> {
+    const { rows } = await sql<{ ownerId: string }>`
+      SELECT DISTINCT allowed."ownerId" FROM ${assets(this.db)} AS allowed`.execute(this.db);
+    return rows.map((row) => row.ownerId);
+  }
+
+  /**
    * The newest `limit` matches of each pool after `after` (candidate-selection.ts: the walk, then
    * the search index in windows), newest first: one window of each pool's results.
    */
@@ -279,11 +335,14 @@ export class SearchRepository {
     limit: number,
     db: Kysely<ExtensionDatabase> = this.db,
     match = new OcrMatch(this.segmenter, query),
+    assets?: AssetFilter,
   ): Promise<Map<Pool, CandidateMatch[]>> {
+    // A filter leaves the depths (which only size the windows) as they are: it changes what each
+    // window finds, never whether the last one reaches the oldest document.
     const source: CandidateSource = {
       depths: (before, depths) => this.scopeDepths(userIds, before, depths, db),
-      walk: (range, only) => this.walkMatches(query, userIds, range, only, db, match),
-      index: (range, pools) => this.indexMatches(query, userIds, range, pools, db, match),
+      walk: (range, only) => this.walkMatches(query, userIds, range, only, db, match, assets),
+      index: (range, pools) => this.indexMatches(query, userIds, range, pools, db, match, assets),
     };
     return selectCandidates(source, { pools, before: after, limit });
   }
@@ -329,6 +388,10 @@ export class SearchRepository {
   @GenerateSql(
     { name: 'one pool', params: [exampleQuery, [DummyValue.UUID], exampleRange, { pool: 'words', limit: 200 }] },
     { name: 'every match', params: [exampleQuery, [DummyValue.UUID], exampleRange, null] },
+    {
+      name: 'filtered',
+      params: [exampleQuery, [DummyValue.UUID], exampleRange, null, undefined, undefined, exampleFilter],
+    },
   )
   async walkMatches(
     query: ParsedQuery,
@@ -337,6 +400,7 @@ export class SearchRepository {
     only: { pool: Pool; limit: number } | null,
     db: Kysely<ExtensionDatabase> = this.db,
     match = new OcrMatch(this.segmenter, query),
+    assets?: AssetFilter,
   ): Promise<CandidateMatch[]> {
     const pool = only && poolCondition(match, only.pool);
     const word = wordFlag(match, only?.pool ?? null);
@@ -349,7 +413,7 @@ export class SearchRepository {
         ORDER BY d."fileCreatedAt" DESC
         OFFSET 0
       ) d
-      WHERE ${match.where()}${pool ? sql` AND ${pool}` : sql``}
+      WHERE ${match.where()}${pool ? sql` AND ${pool}` : sql``} ${andAllowed(db, assets, 'd.assetId')}
       ORDER BY d."fileCreatedAt" DESC, d."assetId" DESC
       ${only ? sql`LIMIT ${only.limit}` : sql``}`.execute(db);
     return rows;
@@ -375,6 +439,18 @@ export class SearchRepository {
         ],
       ],
     },
+    {
+      name: 'filtered',
+      params: [
+        exampleQuery,
+        [DummyValue.UUID],
+        exampleRange,
+        [{ pool: 'all', limit: 200 }],
+        undefined,
+        undefined,
+        exampleFilter,
+      ],
+    },
   )
   async indexMatches(
     query: ParsedQuery,
@@ -383,9 +459,11 @@ export class SearchRepository {
     pools: readonly { pool: Pool; limit: number }[],
     db: Kysely<ExtensionDatabase> = this.db,
     match = new OcrMatch(this.segmenter, query),
+    assets?: AssetFilter,
   ): Promise<Map<Pool, CandidateMatch[]>> {
     const found = new Map<Pool, CandidateMatch[]>(pools.map(({ pool }) => [pool, []]));
-    const inRange = rangeCondition(userIds, range, 'index');
+    // The filter's assets are tested per match found (or, where the planner sees few of them, read first).
+    const inRange = sql`${rangeCondition(userIds, range, 'index')} ${andAllowed(db, assets, 'd.assetId')}`;
     if (pools.length === 1) {
       const [{ pool, limit }] = pools;
       const only = poolCondition(match, pool);
@@ -428,19 +506,21 @@ export class SearchRepository {
     assetIds: readonly string[],
     db: Kysely<ExtensionDatabase> = this.db,
     match = new OcrMatch(this.segmenter, query),
+    filtered = false,
   ): Promise<Omit<ScoredMatch, 'date'>[]> {
     if (assetIds.length === 0) return [];
     const { rows } = await sql<Omit<ScoredMatch, 'date'>>`
       SELECT scored."assetId", scored."takenAt" AS "fileCreatedAt", scored."originalFileName", scored.score
-      FROM (${this.scored(match, userIds, assetIds)}) scored`.execute(db);
+      FROM (${this.scored(match, userIds, assetIds, filtered)}) scored`.execute(db);
     return rows.map((row) => ({ ...row, score: Number(row.score) }));
   }
 
   /**
-   * The matches still the scope's and in the timeline or archive, on Immich's asset row, with their
-   * score: our copy of the date ("fileCreatedAt", what windows are cut by) and Immich's ("takenAt").
+   * The matches still the scope's and in the timeline or archive (or, `filtered`, the scope's: a filter
+   * chose them), on Immich's asset row, with their score: our copy of the date ("fileCreatedAt", what
+   * windows are cut by) and Immich's ("takenAt").
    */
-  private scored(match: OcrMatch, userIds: readonly string[], assetIds: readonly string[]) {
+  private scored(match: OcrMatch, userIds: readonly string[], assetIds: readonly string[], filtered: boolean) {
     return sql`
       SELECT d."assetId", d."fileCreatedAt", live."fileCreatedAt" AS "takenAt", live."originalFileName",
         ${match.score()} AS score
@@ -448,8 +528,7 @@ export class SearchRepository {
       JOIN immich_ai.ocr_document d ON d."assetId" = candidates."assetId"
       CROSS JOIN LATERAL (
         SELECT asset."fileCreatedAt", asset."originalFileName" FROM public.asset
-        WHERE asset.id = d."assetId" AND asset."ownerId" = ANY(${[...userIds]}::uuid[])
-          AND asset."deletedAt" IS NULL AND asset.visibility IN (${sql.join(SEARCHABLE_VISIBILITY)})
+        WHERE asset.id = d."assetId" AND ${liveCondition(userIds, filtered)}
         OFFSET 0
       ) live`;
   }
@@ -487,9 +566,11 @@ export class SearchRepository {
   }
 
   /** The candidate search and scoring of one query, on one connection. */
-  private windowSource(trx: Kysely<ExtensionDatabase>, match: OcrMatch, userIds: readonly string[]): WindowSource {
+  private windowSource(trx: Kysely<ExtensionDatabase>, match: OcrMatch, scope: SearchScope): WindowSource {
+    const { userIds, assets } = scope;
     return {
-      windows: (pools, after, limit) => this.newestMatches(match.query, userIds, pools, after, limit, trx, match),
+      windows: (pools, after, limit) =>
+        this.newestMatches(match.query, userIds, pools, after, limit, trx, match, assets),
       score: (matches) =>
         this.scoreMatches(
           match.query,
@@ -497,8 +578,16 @@ export class SearchRepository {
           matches.map((m) => m.assetId),
           trx,
           match,
+          !!assets,
         ),
     };
+  }
+
+  /** What tells one filter's pages from another's: its SQL and values ('' without one). */
+  private filterKey(assets: AssetFilter | undefined): string {
+    if (!assets) return '';
+    const { sql: text, parameters } = sql`${assets(this.db)}`.compile(this.db);
+    return JSON.stringify([text, parameters]);
   }
 
   /**
