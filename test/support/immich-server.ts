@@ -100,6 +100,17 @@ export async function startImmich({
   }
 }
 
+/** What Immich's search endpoints answer (the part the tests read). */
+export interface SearchResponse {
+  assets: {
+    total: number;
+    count: number;
+    items: Array<{ id: string; type: string; ownerId: string; originalFileName: string }>;
+    facets: unknown[];
+    nextPage: string | null;
+  };
+}
+
 /** The REST calls of Immich's own web app, enough to set up a library. */
 export class ImmichClient {
   constructor(
@@ -181,15 +192,20 @@ export class ImmichClient {
     return body.id;
   }
 
-  /** Asset ids of Immich's smart search, in its order. */
-  async smartSearch(query: string): Promise<string[]> {
-    const body = await this.request<{ assets: { items: Array<{ id: string }> } }>('POST', '/search/smart', { query });
+  /** Asset ids of Immich's smart search, in its order; `filters`: the request's other fields. */
+  async smartSearch(query: string, filters: Record<string, unknown> = {}): Promise<string[]> {
+    const body = await this.request<SearchResponse>('POST', '/search/smart', { ...filters, query });
     return body.assets.items.map((item) => item.id);
   }
 
   /** Asset ids of Immich's metadata search on its OCR field (the search panel's "text in photo"). */
-  async ocrFieldSearch(ocr: string): Promise<string[]> {
-    const body = await this.request<{ assets: { items: Array<{ id: string }> } }>('POST', '/search/metadata', { ocr });
+  async ocrFieldSearch(ocr: string, filters: Record<string, unknown> = {}): Promise<string[]> {
+    return this.metadataSearch({ ...filters, ocr });
+  }
+
+  /** Asset ids of Immich's metadata search, in its order. */
+  async metadataSearch(fields: Record<string, unknown>): Promise<string[]> {
+    const body = await this.request<SearchResponse>('POST', '/search/metadata', fields);
     return body.assets.items.map((item) => item.id);
   }
 

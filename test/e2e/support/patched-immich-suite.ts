@@ -3,8 +3,8 @@ import sharp from 'sharp';
 import { eventually } from '../../extension/support/sidecar';
 import { ocrTruth } from '../../support/fixtures';
 import { type ImmichRelease, major } from '../../support/immich-release';
-import type { ImmichClient } from '../../support/immich-server';
-import { ImmichStack, startImmichStack } from './immich-stack';
+import { ImmichClient, SearchResponse } from '../../support/immich-server';
+import { ADMIN, ImmichStack, startImmichStack } from './immich-stack';
 
 /**
  * Immich with our patches, built from the vendored source by `immich-ai patch` and Immich's own build
@@ -179,6 +179,120 @@ export function describePatchedImmich(version: ImmichRelease): void {
         ).toBeTruthy();
       }, 180_000);
     }
+
+    it("honours the request's other filters with `ocr:` and the OCR field, as Immich's own search does", async () => {
+      // One word of every photo's text: unfiltered, every photo matches, so each filter alone decides.
+      const every = '天气 OR 火锅 OR 面包 OR 安全 OR 测试 OR 订单 OR meeting OR 西湖';
+      const only = (...photos: string[]) => photos.map((name) => assets[name]).sort();
+      const allBut = (...photos: string[]) => only(...names.filter((name) => !photos.includes(name)));
+      /** `ocr:` in smart search, the OCR field, and Immich's own metadata search of the filters alone. */
+      const answers = async (client: ImmichClient, filters: Record<string, unknown>) => ({
+        filters,
+        smart: (await client.smartSearch(`ocr:${every}`, filters)).sort(),
+        field: (await client.ocrFieldSearch(every, filters)).sort(),
+        immich: (await client.metadataSearch(filters)).sort(),
+      });
+      const expectOnly = async (filters: Record<string, unknown>, expected: string[], client = admin) =>
+        expect(await answers(client, filters)).toEqual({ filters, smart: expected, field: expected, immich: expected });
+
+      // Seeded through Immich's API where it has one, in its tables where it has none (dates, type, EXIF).
+      await admin.request('PUT', '/assets', { ids: [assets.f02, assets.f03], isFavorite: true }, [204]);
+      await admin.request('PUT', '/assets', { ids: [assets.f05], visibility: 'archive' }, [204]);
+      const album = await admin.request<{ id: string }>('POST', '/albums', {
+        albumName: 'filters',
+        assetIds: [assets.f06, assets.f07],
+      });
+      const person = await admin.request<{ id: string }>('POST', '/people', { name: 'Ann' });
+      await admin.request('POST', '/faces', {
+        assetId: assets.f02,
+        personId: person.id,
+        imageWidth: 100,
+        imageHeight: 100,
+        x: 10,
+        y: 10,
+        width: 20,
+        height: 20,
+      });
+      const tag = await admin.request<{ id: string }>('POST', '/tags', { name: 'receipt' });
+      await admin.request('PUT', `/tags/${tag.id}/assets`, { ids: [assets.f03] });
+      // A tag goes into the photo's sidecar and Immich reads the tags back from it, replacing them: the
+      // tables are settled when its queues are idle twice, half a second apart (one job queues the next).
+      const pause = () => new Promise((done) => setTimeout(done, 500));
+      await eventually(async () => (await admin.queuesIdle()) && (await pause(), await admin.queuesIdle()), 60_000);
+      await sql`UPDATE asset SET "fileCreatedAt" = '2020-06-01T00:00:00Z' WHERE id = ${assets.f08}`.execute(stack.db);
+      await sql`UPDATE asset_exif SET make = 'Canon', model = 'EOS R5', city = 'Hangzhou', state = 'Zhejiang',
+        country = 'China' WHERE "assetId" = ${assets.f08}`.execute(stack.db);
+      await sql`UPDATE asset SET type = 'VIDEO' WHERE id = ${assets.f07}`.execute(stack.db);
+
+      const timeline = { visibility: 'timeline' };
+      await expectOnly({ isFavorite: true }, only('f02', 'f03'));
+      await expectOnly({ isFavorite: false, ...timeline }, allBut('f02', 'f03', 'f05'));
+      await expectOnly({ visibility: 'archive' }, only('f05'));
+      await expectOnly({ albumIds: [album.id] }, only('f06', 'f07'));
+      await expectOnly({ personIds: [person.id] }, only('f02'));
+      await expectOnly({ tagIds: [tag.id] }, only('f03'));
+      await expectOnly({ takenBefore: '2021-01-01T00:00:00.000Z' }, only('f08'));
+      await expectOnly({ takenAfter: '2021-01-01T00:00:00.000Z', ...timeline }, allBut('f05', 'f08'));
+      await expectOnly({ type: 'VIDEO' }, only('f07'));
+      await expectOnly({ type: 'IMAGE', ...timeline }, allBut('f05', 'f07'));
+      for (const camera of [{ make: 'Canon' }, { model: 'EOS R5' }, { make: 'Canon', model: 'EOS R5' }])
+        await expectOnly(camera, only('f08'));
+      await expectOnly({ make: 'Nikon' }, []);
+      for (const place of [{ city: 'Hangzhou' }, { state: 'Zhejiang' }, { country: 'China' }])
+        await expectOnly(place, only('f08'));
+      await expectOnly({ isFavorite: true, tagIds: [tag.id] }, only('f03'));
+
+      // Ranked by the text among the allowed photos, paged to the last of them, in Immich's shape.
+      expect(await admin.smartSearch('ocr:面包', { isFavorite: true })).toEqual([assets.f03]);
+      expect(await admin.ocrFieldSearch('火锅店', { isFavorite: true })).toEqual([assets.f02]);
+      expect(await admin.smartSearch('ocr:火锅店', { isFavorite: false })).not.toContain(assets.f02);
+      const pages: SearchResponse['assets'][] = [];
+      for (let page = 1; page <= 3 && (page === 1 || pages.at(-1)!.nextPage); page++) {
+        const body = await admin.request<SearchResponse>('POST', '/search/smart', {
+          query: `ocr:${every}`,
+          isFavorite: true,
+          size: 1,
+          page,
+        });
+        pages.push(body.assets);
+      }
+      expect(pages.map(({ count, total, nextPage }) => ({ count, total, nextPage }))).toEqual([
+        { count: 1, total: 1, nextPage: '2' },
+        { count: 1, total: 1, nextPage: null },
+      ]);
+      expect(pages.flatMap(({ items }) => items.map((item) => item.id)).sort()).toEqual(only('f02', 'f03'));
+      expect(pages[0].items[0]).toMatchObject({
+        type: 'IMAGE',
+        originalFileName: expect.stringMatching(/^f0[23]\.jpg$/),
+      });
+
+      // The Locked Folder: a photo moved there (PIN set, session unlocked) never shows in a session
+      // that is not unlocked; asking for it there is refused (Immich's check); the unlocked one finds it.
+      await admin.request('POST', '/auth/pin-code', { pinCode: '123456' }, [200, 201, 204]);
+      await admin.request('POST', '/auth/session/unlock', { pinCode: '123456' }, [200, 201, 204]);
+      await admin.request('PUT', '/assets', { ids: [assets.f06], visibility: 'locked' }, [204]);
+      const locked = { visibility: 'locked' };
+      const another = await new ImmichClient(admin.url).login(ADMIN.email, ADMIN.password);
+      for (const filters of [{}, timeline, { isFavorite: false }, { albumIds: [album.id] }]) {
+        expect([filters, (await another.smartSearch(`ocr:${every}`, filters)).includes(assets.f06)]).toEqual([
+          filters,
+          false,
+        ]);
+        expect([filters, (await another.ocrFieldSearch(every, filters)).includes(assets.f06)]).toEqual([
+          filters,
+          false,
+        ]);
+      }
+      await another.request('POST', '/search/smart', { query: `ocr:${every}`, ...locked }, [401, 403]);
+      await another.request('POST', '/search/metadata', { ocr: every, ...locked }, [401, 403]);
+      await expectOnly(locked, only('f06'));
+      expect(await admin.smartSearch('ocr:订单', locked)).toEqual([assets.f06]);
+
+      // Back as the other tests found them.
+      await admin.request('PUT', '/assets', { ids: [assets.f05, assets.f06], visibility: 'timeline' }, [204]);
+      await admin.request('POST', '/auth/session/lock', undefined, [200, 201, 204]);
+      await sql`UPDATE asset SET type = 'IMAGE' WHERE id = ${assets.f07}`.execute(stack.db);
+    }, 120_000);
 
     it('removes our rows when a photo is deleted in Immich', async () => {
       await admin.request('DELETE', '/assets', { ids: [assets.f01], force: true }, [204]);
