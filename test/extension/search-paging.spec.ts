@@ -1,9 +1,10 @@
-import { sql } from 'kysely';
+import { SelectQueryBuilder, sql } from 'kysely';
 import { migrateToLatest } from '../../src/extension/database/migrator';
+import { ExtensionDatabase } from '../../src/extension/database/schema';
 import { OcrDocumentRepository } from '../../src/extension/ocr/ocr-document.repository';
 import { parseQuery } from '../../src/extension/search/query-parser';
 import { Cursor } from '../../src/extension/search/result-windows';
-import { RankedAsset, SearchRepository, SearchScope } from '../../src/extension/search/search.repository';
+import { AssetFilter, RankedAsset, SearchRepository, SearchScope } from '../../src/extension/search/search.repository';
 import { ZhparserSegmenter } from '../../src/extension/search/segmenter';
 import { capturingDatabase } from '../support/captured-queries';
 import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../support/immich-database';
@@ -17,6 +18,8 @@ import { createTestDatabase, seedAsset, seedUser, TestDatabase } from '../suppor
 const DAY = 86_400_000;
 const START = Date.parse('2020-01-01T00:00:00Z');
 const WINDOW = 200;
+
+type AssetQuery = SelectQueryBuilder<ExtensionDatabase, 'asset', { id: string; ownerId: string }>;
 
 describe('paging through every match', () => {
   let database: TestDatabase;
@@ -149,6 +152,50 @@ describe('paging through every match', () => {
       expect(Math.max(...statements.slice(-10))).toBeLessThanOrEqual(Math.max(...statements.slice(0, 10)) + 7);
     } finally {
       await db.destroy();
+    }
+  });
+
+  it('pages through only, and every one of, the matches a filter allows, broad or selective', async () => {
+    const mine = [...words.keys(), ...substrings.keys()];
+    const favourites = mine.filter((_, i) => i % 7 === 0);
+    await sql`UPDATE asset SET "isFavorite" = true WHERE id = ANY(${favourites}::uuid[])`.execute(database.db);
+    const assets =
+      (where: (qb: AssetQuery) => AssetQuery): AssetFilter =>
+      (db) =>
+        where(db.selectFrom('asset').select(['asset.id', 'asset.ownerId']));
+    /** Every page of `ocr:发票` among a filter's assets, by number, at `size` a page. */
+    const filtered = async (filter: AssetFilter, size: number) => {
+      const items: RankedAsset[] = [];
+      for (let page = 1; page <= 100; page++) {
+        const result = await search.searchOcr(query, { ...scope(page, size), assets: filter });
+        items.push(...result.items);
+        if (!result.hasNextPage) break;
+      }
+      return items.map((item) => item.assetId);
+    };
+    try {
+      const favourite = assets((qb) => qb.where(sql<boolean>`"isFavorite"`).where('deletedAt', 'is', null));
+      const ids = await filtered(favourite, 23);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.sort()).toEqual([...favourites].sort());
+      // Two photos of 2,300 documents: found on the first page, nothing else.
+      const two = [mine[3], mine[1800]];
+      expect(
+        (
+          await filtered(
+            assets((qb) => qb.where('id', 'in', two)),
+            10,
+          )
+        ).sort(),
+      ).toEqual([...two].sort());
+      // A filter's own trash and visibility rules replace ours (Immich's withDeleted, the Locked Folder)...
+      const trashed = assets((qb) => qb.where('deletedAt', 'is not', null));
+      expect(await filtered(trashed, 50)).toHaveLength(20);
+      // ...but never its owners: another user's receipts stay theirs.
+      const everyone = assets((qb) => qb.where('ownerId', '=', other));
+      expect(await filtered(everyone, 50)).toEqual([]);
+    } finally {
+      await sql`UPDATE asset SET "isFavorite" = false`.execute(database.db);
     }
   });
 
