@@ -108,6 +108,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Drops a database, closing whatever connections it still has. */
+export async function dropDatabase(name: string): Promise<void> {
+  await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
 let counter = 0;
 
 /** A fresh database with Immich's schema (and without ours: tests run our migrations themselves). */
@@ -126,7 +131,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     db,
     drop: async () => {
       await db.destroy();
-      await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await dropDatabase(name);
     },
   };
 }

@@ -19,7 +19,10 @@ export interface ImmichServer {
   url: string;
   database: string;
   mediaDir: string;
+  /** The end of Immich's output (for failure messages). */
   output(): string;
+  /** Where Immich's output (its start, then its end) first matches: the match and what follows it. */
+  logged(pattern: RegExp): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -30,6 +33,7 @@ export async function startImmich({
   redisDbIndex,
   mlUrl,
   webBuild,
+  env = {},
 }: {
   version?: ImmichRelease;
   immichDir?: string;
@@ -38,6 +42,8 @@ export async function startImmich({
   mlUrl: string;
   /** A built web app (web/build) for the server to serve; without it, the API only. */
   webBuild?: string;
+  /** More variables for Immich's processes (ours, IMMICH_AI_*, say). */
+  env?: Record<string, string>;
 }): Promise<ImmichServer> {
   const port = await freePort();
   const mediaDir = mkdtempSync(join(tmpdir(), 'immich-media-'));
@@ -61,12 +67,20 @@ export async function startImmich({
       ML_URL: mlUrl,
       IMMICH_LOG_LEVEL: 'warn',
       ...(buildData ? { IMMICH_BUILD_DATA: buildData } : {}),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  child.stdout!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
-  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
+  // The tail for failure messages, and the start (where boot-time errors are) kept whole.
+  let head = '';
+  const take = (chunk: Buffer) => {
+    const text = chunk.toString();
+    log = (log + text).slice(-20_000);
+    if (head.length < 200_000) head += text;
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
   const url = `http://127.0.0.1:${port}`;
   const server: ImmichServer = {
     version,
@@ -74,6 +88,11 @@ export async function startImmich({
     database,
     mediaDir,
     output: () => log,
+    logged: (pattern) => {
+      const text = `${head}\n${log}`;
+      const found = pattern.exec(text);
+      return found ? text.slice(found.index, found.index + 1000) : undefined;
+    },
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));
