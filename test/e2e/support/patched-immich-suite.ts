@@ -150,9 +150,8 @@ export function describePatchedImmich(version: ImmichRelease): void {
 
       const oldest = async () =>
         new Date(
-          (
-            await sql<{ at: Date }>`SELECT min("processedAt") AS at FROM immich_ai.ocr_document`.execute(stack.db)
-          ).rows[0].at,
+          (await sql<{ at: Date }>`SELECT min("processedAt") AS at FROM immich_ai.ocr_document`.execute(stack.db))
+            .rows[0].at,
         );
       const before = new Date();
       expect(await admin.request('POST', '/immich-ai/jobs/ocr', { scope: 'all' }, [202])).toEqual({
