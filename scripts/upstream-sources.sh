@@ -90,6 +90,7 @@ fetch_archive() {
       "Nothing was kept. If upstream re-made the archive, compare its content with the pinned commit before" \
       "changing the pin; or point IMMICH_VENDOR_DIR at a folder that holds the sources (README: Development)."
   fi
+  chmod 644 "$tmp"
   mv "$tmp" "$dest"
   log "checked (sha256 of the tar $sum) in $((SECONDS - start)) s: $dest"
 }
@@ -123,6 +124,7 @@ fetch_immich() {
   mapfile -t paths < <(immich_paths "$git_dir")
   partial file; tmp=$PART
   git --git-dir="$git_dir" archive --format=tar --prefix="immich-v$release/" FETCH_HEAD -- "${paths[@]}" | xz -T0 -1 > "$tmp"
+  chmod 644 "$tmp"
   mv "$tmp" "$dest"
   rm -rf "$git_dir"
   log "Immich v$release (commit $commit, checked by git) in $((SECONDS - start)) s: $dest"

@@ -1,6 +1,16 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -192,6 +202,9 @@ describe('scripts/upstream-sources.sh: the sources the tests build from', () => 
       Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
     );
     expect(existsSync(join(buildData, 'geodata', 'cities500.txt'))).toBe(true);
+    // Readable by everyone (a cache filled by `sudo scripts/install-pg-extensions.sh` stays usable).
+    for (const path of [v2, v3, zhparser]) expect([path, statSync(path).mode & 0o777]).toEqual([path, 0o644]);
+    expect(statSync(buildData).mode & 0o777).toBe(0o755);
     expect((await script(['path', 'run-immich.sh'])).stdout.trim()).toBe(join(repo, 'scripts', 'run-immich.sh'));
 
     // A second run finds everything in the cache.
