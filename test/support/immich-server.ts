@@ -4,15 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImmichRelease, immichBuild, major, releaseEnv, TEST_IMMICH_VERSION } from './immich-release';
 import { freePort } from './private-services';
+import { upstreamSource } from './upstream-sources';
 
 /**
  * A real Immich server (API + microservices workers; v2.4.1 or v3.1.0, the latter on Node 24), built
- * by scripts/immich-server.sh and started with the vendored run-immich.sh on a database and Redis index
- * of the test's own, plus a small client for the REST calls the tests make as a user would.
+ * by scripts/immich-server.sh and started with run-immich.sh (the vendor folder's, else scripts/run-immich.sh)
+ * on a database and Redis index of the test's own, plus a small client for the REST calls the tests make as
+ * a user would.
  */
-
-const ROOT = join(__dirname, '..', '..');
-export const VENDOR_DIR = process.env.IMMICH_VENDOR_DIR ?? join(ROOT, '..', 'shared', 'vendor');
 
 export interface ImmichServer {
   version: ImmichRelease;
@@ -51,11 +50,11 @@ export async function startImmich({
   let buildData: string | undefined;
   if (webBuild) {
     buildData = mkdtempSync(join(tmpdir(), 'immich-build-data-'));
-    cpSync(join(VENDOR_DIR, 'immich-build-data'), buildData, { recursive: true });
+    cpSync(upstreamSource('immich-build-data'), buildData, { recursive: true });
     symlinkSync(webBuild, join(buildData, 'www'));
   }
   let log = '';
-  const child: ChildProcess = spawn('bash', [join(VENDOR_DIR, 'run-immich.sh')], {
+  const child: ChildProcess = spawn('bash', [upstreamSource('run-immich.sh')], {
     env: {
       ...releaseEnv(version),
       IMMICH_DIR: immichDir,
