@@ -1,10 +1,11 @@
 /**
  * A large backfill through the sidecar: a library of `--photos` (60,000) photos with previews and no
- * OCR yet, read by the queue's worker against an inference stand-in that answers at once, with the
- * new-asset poller running every `--poll-ms` (3000) as an install would. Prints documents per second
- * over `--seconds` (60, after a 10 s start) and the Redis commands each poll cost, for each build given:
- * this one, and with `--before <dist>` an earlier build (`npm run build` of another checkout), run one
- * after the other in this process on fresh copies of the same library; then the ratio.
+ * OCR yet, read by the queue's worker (8 jobs at once) against an inference stand-in that answers
+ * after `--latency-ms` (50), with the new-asset poller running every `--poll-ms` (3000) as an install
+ * would. Prints documents per second over `--seconds` (60, after a 10 s start) and Redis commands per
+ * document and per second, for each build given: this one (`npm run build`), and with `--before
+ * <dist>` an earlier build (`npm run build` of another checkout), one after the other in this process
+ * on fresh copies of the same library; then the ratio.
  *
  *   npm run bench:backfill [-- --photos 60000 --before /path/to/old/dist]
  *
@@ -41,15 +42,22 @@ function load(name: string, dist: string): Build {
   return { name, loadExtensionConfig: config.loadExtensionConfig, createSidecarApp: sidecar.createSidecarApp };
 }
 
-/** An inference service that reads every photo as one line, at once. */
-async function standIn(): Promise<{ url: string; server: Server }> {
+/**
+ * An inference service that reads every photo as one line after `latencyMs` (50 ms and 8 jobs at
+ * once: at most 160 documents/s, about the rate of a GPU inference service).
+ */
+async function standIn(latencyMs: number): Promise<{ url: string; server: Server }> {
   const body = JSON.stringify({
     ocr: { text: ['收据 receipt'], box: [0, 0, 1, 0, 1, 1, 0, 1], boxScore: [0.9], textScore: [0.9] },
     imageHeight: 48,
     imageWidth: 64,
   });
   const server = createServer((request, response) => {
-    request.resume().on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    request
+      .resume()
+      .on('end', () =>
+        setTimeout(() => response.writeHead(200, { 'content-type': 'application/json' }).end(body), latencyMs),
+      );
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
@@ -71,10 +79,14 @@ async function library(photos: number, preview: string): Promise<TestDatabase> {
   return database;
 }
 
-async function run(build: Build, flags: { photos: number; pollMs: number; seconds: number }, media: string) {
+async function run(
+  build: Build,
+  flags: { photos: number; pollMs: number; seconds: number; latencyMs: number },
+  media: string,
+) {
   const database = await library(flags.photos, join(media, 'preview.jpeg'));
   const redis = await startPrivateRedis();
-  const inference = await standIn();
+  const inference = await standIn(flags.latencyMs);
   const commands = () =>
     Number(
       /total_commands_processed:(\d+)/.exec(
@@ -105,6 +117,7 @@ async function run(build: Build, flags: { photos: number; pollMs: number; second
       build: build.name,
       documentsPerSecond: round((docs1 - docs0) / seconds),
       redisCommandsPerDocument: round((commands1 - commands0) / Math.max(1, docs1 - docs0), 2),
+      redisCommandsPerSecond: round((commands1 - commands0) / seconds),
       read: docs1,
     };
   } finally {
@@ -120,6 +133,7 @@ async function main(): Promise<void> {
     photos: { type: 'string' },
     'poll-ms': { type: 'string' },
     seconds: { type: 'string' },
+    'latency-ms': { type: 'string' },
     before: { type: 'string' },
     help: { type: 'boolean' },
   });
@@ -128,15 +142,18 @@ async function main(): Promise<void> {
     photos: int('--photos', flags.photos ?? '60000', 1),
     pollMs: int('--poll-ms', flags['poll-ms'] ?? '3000', 100),
     seconds: int('--seconds', flags.seconds ?? '60', 5),
+    latencyMs: int('--latency-ms', flags['latency-ms'] ?? '50', 0),
   };
   const media = await mkdtemp(join(tmpdir(), 'immich-ai-backfill-'));
   await writeFile(join(media, 'preview.jpeg'), await solidJpeg([250, 250, 250]));
   const builds = [
     ...(flags.before ? [load('before', resolve(flags.before))] : []),
-    load('this build', join(__dirname, '..', 'src')),
+    // This checkout's `npm run build` (its migrations folder sits beside it, as installed).
+    load('this build', join(__dirname, '..', '..', 'dist')),
   ];
   console.log(
-    `backfill of ${settings.photos} photos, poll every ${settings.pollMs} ms, measured over ${settings.seconds} s`,
+    `backfill of ${settings.photos} photos, poll every ${settings.pollMs} ms, inference ${settings.latencyMs} ms ` +
+      `per photo (8 at once), measured over ${settings.seconds} s`,
   );
   const results = [];
   for (const build of builds) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Immich's server (and web app), built from the vendored source for our tests: stock (Immich's own
+# Immich's server (and web app), built from Immich's source for our tests (the vendor folder's archive,
+# else fetched from upstream at the pinned commit: scripts/upstream-sources.sh): stock (Immich's own
 # migrations make the test databases) and patched by `immich-ai patch` (run end to end). Cached: a
 # second run prints the folder and exits at once. One Immich release at a time, chosen by
 # IMMICH_VERSION (2.4.1, the default, or 3.1.0).
@@ -18,11 +19,11 @@
 #                                              Node) and prints the folders to put first on PATH (colon-separated)
 #
 # Environment: IMMICH_VERSION (default 2.4.1), IMMICH_VENDOR_DIR (default ../shared/vendor beside this
-# repository), IMMICH_AI_CACHE (default ~/.cache/immich-ai): where the built trees live between runs.
+# repository; without one the source is fetched, see scripts/upstream-sources.sh), IMMICH_AI_CACHE
+# (default ~/.cache/immich-ai): where the built trees (and fetched sources) live between runs.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENDOR="${IMMICH_VENDOR_DIR:-$ROOT/../shared/vendor}"
 CACHE="${IMMICH_AI_CACHE:-$HOME/.cache/immich-ai}"
 VERSION="${IMMICH_VERSION:-2.4.1}"
 
@@ -113,8 +114,7 @@ case "${1:-prepare}" in
   *) log "usage: $0 prepare|dir|prepare-patched|patched-dir|prepare-web|web-dir|toolchain"; exit 2 ;;
 esac
 
-ARCHIVE="$VENDOR/immich-v$VERSION.tar.xz"
-[ -f "$ARCHIVE" ] || { log "missing $ARCHIVE (set IMMICH_VENDOR_DIR to the folder holding it)"; exit 1; }
+ARCHIVE="$("$ROOT/scripts/upstream-sources.sh" path "immich-v$VERSION.tar.xz")"
 use_toolchain
 
 # extract TARGET [patch]: a fresh tree from the archive, patched when asked.

@@ -1,19 +1,27 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Instruction } from 'dockerfile-ast';
 import { supportedVersions } from '../../src/patching/immich-patcher';
-import { argValue, DOCKER_DIR, dockerfileStages, normalized, readText, ROOT, type Stage } from './support/docker-files';
+import { upstreamPins, upstreamSource } from '../support/upstream-sources';
+import { argValue, DOCKER_DIR, dockerfileStages, normalized, readText, type Stage } from './support/docker-files';
 
 /**
  * The two images we build on someone else's recipe: Immich's server (its own Dockerfile's stages, fed
- * the patched source) and Immich's Postgres (plus zhparser at pinned, checksummed sources).
+ * the patched source) and Immich's Postgres (plus zhparser at pinned, checksummed sources). Their pins
+ * are the ones the tests' sources are fetched at (scripts/upstream-sources.env).
  */
 
-const VENDOR = process.env.IMMICH_VENDOR_DIR ?? join(ROOT, '..', 'shared', 'vendor');
+const PINS = upstreamPins();
+
+/** The vendor folder's README, when the sources come from one (fetched ones have none). */
+function vendorReadme(): string | undefined {
+  const readme = join(dirname(upstreamSource('immich-v2.4.1.tar.xz')), 'README.md');
+  return existsSync(readme) ? readText(readme) : undefined;
+}
 
 /** Build metadata (who built the image, from what): Immich's names its CI run, ours names this build. */
 const isBuildMetadata = (instruction: Instruction) =>
@@ -43,14 +51,18 @@ function fromPatchedTree(instruction: Instruction, major: string): string {
   return text.replace(/--mount=type=bind,source=([\w.-]+),/g, `--mount=type=bind,from=${patched},source=/immich/$1,`);
 }
 
-/** server/Dockerfile of a vendored Immich release, read from its archive. */
+/** server/Dockerfile of an Immich release, read from its source archive. */
 function immichDockerfile(release: string): Stage[] {
   const dir = mkdtempSync(join(tmpdir(), 'immich-dockerfile-'));
   try {
     const file = join(dir, 'Dockerfile');
     writeFileSync(
       file,
-      execFileSync('tar', ['-xJOf', join(VENDOR, `immich-v${release}.tar.xz`), `immich-v${release}/server/Dockerfile`]),
+      execFileSync('tar', [
+        '-xJOf',
+        upstreamSource(`immich-v${release}.tar.xz`),
+        `immich-v${release}/server/Dockerfile`,
+      ]),
     );
     return dockerfileStages(file);
   } finally {
@@ -104,7 +116,7 @@ describe("Immich's server image with the patches (docker/immich-server.Dockerfil
       );
       const dto = execFileSync(
         'tar',
-        ['-xJOf', join(VENDOR, `immich-v${release}.tar.xz`), `immich-v${release}/server/src/dtos/env.dto.ts`],
+        ['-xJOf', upstreamSource(`immich-v${release}.tar.xz`), `immich-v${release}/server/src/dtos/env.dto.ts`],
         { encoding: 'utf8' },
       );
       const thirdParty = [...dto.matchAll(/^\s+(IMMICH_THIRD_PARTY_\w+)\??:/gm)].map((m) => m[1]);
@@ -117,15 +129,17 @@ describe("Immich's server image with the patches (docker/immich-server.Dockerfil
       expect(env.IMMICH_BUILD_IMAGE_URL).toBe('${IMMICH_AI_URL}');
     });
 
-    it('fetches the pinned commit of that release (the vendored one) and runs `immich-ai patch` on it', () => {
+    it("fetches the pinned commit of that release (the tests' source) and runs `immich-ai patch` on it", () => {
       const patched = ours[first];
       expect(patched.from).toMatch(/^node:24[\w.-]*@sha256:[0-9a-f]{64}$/);
-      const row = readText(join(VENDOR, 'README.md'))
-        .split('\n')
-        .find((line) => line.includes(`immich-v${release}.tar.xz`));
-      const vendored = /commit ([0-9a-f]{7,})/.exec(row ?? '')?.[1];
-      expect(vendored).toBeDefined();
-      expect(argValue(patched, 'IMMICH_COMMIT')?.startsWith(vendored!)).toBe(true);
+      expect(argValue(patched, 'IMMICH_COMMIT')).toBe(PINS[`IMMICH_${release.replace(/\./g, '_')}_COMMIT`]);
+      const readme = vendorReadme();
+      if (readme !== undefined) {
+        const row = readme.split('\n').find((line) => line.includes(`immich-v${release}.tar.xz`));
+        const vendored = /commit ([0-9a-f]{7,})/.exec(row ?? '')?.[1];
+        expect(vendored).toBeDefined();
+        expect(argValue(patched, 'IMMICH_COMMIT')?.startsWith(vendored!)).toBe(true);
+      }
       const runs = patched.instructions.map(normalized);
       expect(runs).toContainEqual(expect.stringContaining('test "$(git rev-parse HEAD)" = "$IMMICH_COMMIT"'));
       expect(runs).toContainEqual('RUN npm run build && node dist/cli.js patch /immich');
@@ -150,7 +164,7 @@ describe("Immich's Postgres with zhparser (docker/postgres.Dockerfile)", () => {
     ]);
   });
 
-  it('checks each source archive against a sha256, and the SCWS one is the vendored 1.2.3 archive', () => {
+  it("checks each source archive against a sha256, the tests' pins, and the SCWS one is the tests' 1.2.3 archive", () => {
     // Raw text: sha256sum -c wants the two spaces between sum and file name.
     const runs = build.instructions.filter((i) => i.getKeyword() === 'RUN').map((i) => i.getTextContent());
     for (const [name, sum] of [
@@ -158,20 +172,35 @@ describe("Immich's Postgres with zhparser (docker/postgres.Dockerfile)", () => {
       ['zhparser', 'ZHPARSER_TAR_SHA256'],
     ]) {
       expect(argValue(build, sum)).toMatch(/^[0-9a-f]{64}$/);
+      expect(argValue(build, sum)).toBe(PINS[sum]);
       const fetch = runs.find((r) => r.includes(`curl -fsSL "https://github.com/`) && r.includes(`> ${name}.tar`));
       expect(fetch).toContain(`echo "\${${sum}}  ${name}.tar" | sha256sum -c -`);
     }
-    // The vendored archive is the same `git archive` of the tag: its tar has the pinned sum, and its
-    // header names the pinned commit.
-    const tar = gunzipSync(readFileSync(join(VENDOR, `scws-${argValue(build, 'SCWS_VERSION')}.tar.gz`)));
+    for (const name of ['SCWS_VERSION', 'SCWS_COMMIT'])
+      expect([name, argValue(build, name)]).toEqual([name, PINS[name]]);
+    // The tests' archive (vendored, or fetched and checked) is the same `git archive` of the tag: its
+    // tar has the pinned sum, and its header names the pinned commit.
+    const tar = gunzipSync(readFileSync(upstreamSource(`scws-${argValue(build, 'SCWS_VERSION')}.tar.gz`)));
     expect(createHash('sha256').update(tar).digest('hex')).toBe(argValue(build, 'SCWS_TAR_SHA256'));
     expect(tar.subarray(0, 1024).toString('latin1')).toContain(`comment=${argValue(build, 'SCWS_COMMIT')}`);
   });
 
-  it('pins zhparser to the commit the vendored sources (and so the test suite) use', () => {
-    const vendored = /amutu\/zhparser ([0-9a-f]{7,40})/.exec(readText(join(VENDOR, 'README.md')));
+  it("pins zhparser to the commit the tests' sources use", () => {
     const commit = argValue(build, 'ZHPARSER_COMMIT');
     expect(commit).toMatch(/^[0-9a-f]{40}$/);
-    expect(commit!.startsWith(vendored![1])).toBe(true);
+    expect(commit).toBe(PINS.ZHPARSER_COMMIT);
+    const readme = vendorReadme();
+    if (readme !== undefined) {
+      const vendored = /amutu\/zhparser ([0-9a-f]{7,40})/.exec(readme);
+      expect(commit!.startsWith(vendored![1])).toBe(true);
+    }
+  });
+});
+
+describe("the tests' pgvector (scripts/upstream-sources.env; Immich's Postgres image has its own)", () => {
+  it('is the `git archive` of the pinned tag: its tar has the pinned sum and its header names the commit', () => {
+    const tar = gunzipSync(readFileSync(upstreamSource(`pgvector-${PINS.PGVECTOR_VERSION}.tar.gz`)));
+    expect(createHash('sha256').update(tar).digest('hex')).toBe(PINS.PGVECTOR_TAR_SHA256);
+    expect(tar.subarray(0, 1024).toString('latin1')).toContain(`comment=${PINS.PGVECTOR_COMMIT}`);
   });
 });

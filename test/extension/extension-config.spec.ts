@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { detectMediaLocation, loadExtensionConfig } from '../../src/config/extension.config';
 import { ConfigError } from '../../src/config/parse-env';
 import { ExtensionModule } from '../../src/extension/extension.module';
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { ImmichAiModule } from '../../src/extension/immich/immich-ai.module';
+import { ImmichIntegrationService } from '../../src/extension/immich/immich-integration.service';
 
 describe('extension configuration', () => {
   it("uses Immich's variable names and defaults, so Immich's .env works unchanged", () => {
@@ -148,22 +151,42 @@ describe("Immich's other connection settings, and our prefix", () => {
       expect(imported(module)).toEqual([ExtensionModule]);
     });
 
-    it('turns itself off, saying why, when one of our values is wrong: Immich runs on', () => {
+    /** Injects the integration as Immich's ImmichAiService does (a property, not optional). */
+    @Injectable()
+    class ImmichSide {
+      @Inject(ImmichIntegrationService) readonly immichAi!: ImmichIntegrationService;
+    }
+
+    it('turns itself off, saying why, when one of our values is wrong: Immich starts and answers searches itself', async () => {
       const errors: string[] = [];
       const spy = jest.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
         errors.push(String(chunk));
         return true;
       });
+      let module;
       try {
-        const module = forImmich({ IMMICH_AI_SEARCH_CANDIDATES: '5', IMMICH_AI_DB_PASSWORD: 'hidden-pw' });
-        expect(module.imports ?? []).toEqual([]);
-        expect(module.providers ?? []).toEqual([]);
+        module = forImmich({ IMMICH_AI_SEARCH_CANDIDATES: '5', IMMICH_AI_DB_PASSWORD: 'hidden-pw' });
       } finally {
         spy.mockRestore();
       }
+      expect(module.imports ?? []).toEqual([]);
       const logged = errors.join('');
       expect(logged).toMatch(/immich-ai is off until this is fixed/);
       expect(logged).toMatch(/SEARCH_CANDIDATES=/);
+
+      // Immich's services still resolve the integration (a missing provider would stop Immich's boot).
+      const app = await Test.createTestingModule({ imports: [module], providers: [ImmichSide] }).compile();
+      const { immichAi } = app.get(ImmichSide);
+      const scope = { userIds: [], page: 1, size: 10 };
+      await expect(immichAi.rankOcrQuery('ocr:发票', scope)).resolves.toBeUndefined();
+      await expect(immichAi.rankOcrText({ ocr: '发票' }, scope)).resolves.toBeUndefined();
+      await expect(immichAi.immichOcrDone('00000000-0000-4000-8000-000000000000')).resolves.toBeUndefined();
+      const off = immichAi.queueStatus({ id: 'user', isAdmin: true });
+      await expect(off).rejects.toBeInstanceOf(ServiceUnavailableException);
+      await expect(off).rejects.toThrow(/immich-ai is off .*server log/);
+      await expect(off).rejects.not.toThrow(/hidden-pw/);
+      expect(() => immichAi.queueOcr('failed')).toThrow(ServiceUnavailableException);
+      await app.close();
     });
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { supportedVersions } from '../../src/patching/immich-patcher';
 import { IMMICH_RELEASES } from '../../src/shared/immich-releases';
-import { VENDOR_DIR } from '../support/immich-server';
+import { upstreamSource } from '../support/upstream-sources';
 
 /** `immich-ai patch` on fresh copies of every supported Immich release's source, through the built CLI. */
 
@@ -43,7 +43,7 @@ describe.each(supportedVersions())('immich-ai patch on Immich v%s', (version) =>
 
   beforeEach(async () => {
     root = mkdtempSync(join(tmpdir(), 'immich-patch-'));
-    const archive = join(VENDOR_DIR, `immich-v${version}.tar.xz`);
+    const archive = upstreamSource(`immich-v${version}.tar.xz`);
     await run('tar', [
       '-xJf',
       archive,

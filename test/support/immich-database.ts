@@ -49,7 +49,7 @@ export async function ensureTemplateDatabase(version: ImmichRelease = TEST_IMMIC
     const missing = ['vector', 'zhparser'].filter((name) => !extensions.some((row) => row.name === name));
     if (missing.length > 0) {
       throw new Error(
-        `Postgres lacks ${missing.join(' and ')}: run ../shared/vendor/install-pg-extensions.sh (as root) first`,
+        `Postgres lacks ${missing.join(' and ')}: run scripts/install-pg-extensions.sh (as root) first`,
       );
     }
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
@@ -108,6 +108,11 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** Drops a database, closing whatever connections it still has. */
+export async function dropDatabase(name: string): Promise<void> {
+  await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+}
+
 let counter = 0;
 
 /** A fresh database with Immich's schema (and without ours: tests run our migrations themselves). */
@@ -126,7 +131,7 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     db,
     drop: async () => {
       await db.destroy();
-      await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await dropDatabase(name);
     },
   };
 }

@@ -4,22 +4,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImmichRelease, immichBuild, major, releaseEnv, TEST_IMMICH_VERSION } from './immich-release';
 import { freePort } from './private-services';
+import { upstreamSource } from './upstream-sources';
 
 /**
  * A real Immich server (API + microservices workers; v2.4.1 or v3.1.0, the latter on Node 24), built
- * by scripts/immich-server.sh and started with the vendored run-immich.sh on a database and Redis index
- * of the test's own, plus a small client for the REST calls the tests make as a user would.
+ * by scripts/immich-server.sh and started with run-immich.sh (the vendor folder's, else scripts/run-immich.sh)
+ * on a database and Redis index of the test's own, plus a small client for the REST calls the tests make as
+ * a user would.
  */
-
-const ROOT = join(__dirname, '..', '..');
-export const VENDOR_DIR = process.env.IMMICH_VENDOR_DIR ?? join(ROOT, '..', 'shared', 'vendor');
 
 export interface ImmichServer {
   version: ImmichRelease;
   url: string;
   database: string;
   mediaDir: string;
+  /** The end of Immich's output (for failure messages). */
   output(): string;
+  /** Where Immich's output (its start, then its end) first matches: the match and what follows it. */
+  logged(pattern: RegExp): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startImmich({
   redisDbIndex,
   mlUrl,
   webBuild,
+  env = {},
 }: {
   version?: ImmichRelease;
   immichDir?: string;
@@ -38,6 +41,8 @@ export async function startImmich({
   mlUrl: string;
   /** A built web app (web/build) for the server to serve; without it, the API only. */
   webBuild?: string;
+  /** More variables for Immich's processes (ours, IMMICH_AI_*, say). */
+  env?: Record<string, string>;
 }): Promise<ImmichServer> {
   const port = await freePort();
   const mediaDir = mkdtempSync(join(tmpdir(), 'immich-media-'));
@@ -45,11 +50,11 @@ export async function startImmich({
   let buildData: string | undefined;
   if (webBuild) {
     buildData = mkdtempSync(join(tmpdir(), 'immich-build-data-'));
-    cpSync(join(VENDOR_DIR, 'immich-build-data'), buildData, { recursive: true });
+    cpSync(upstreamSource('immich-build-data'), buildData, { recursive: true });
     symlinkSync(webBuild, join(buildData, 'www'));
   }
   let log = '';
-  const child: ChildProcess = spawn('bash', [join(VENDOR_DIR, 'run-immich.sh')], {
+  const child: ChildProcess = spawn('bash', [upstreamSource('run-immich.sh')], {
     env: {
       ...releaseEnv(version),
       IMMICH_DIR: immichDir,
@@ -61,12 +66,20 @@ export async function startImmich({
       ML_URL: mlUrl,
       IMMICH_LOG_LEVEL: 'warn',
       ...(buildData ? { IMMICH_BUILD_DATA: buildData } : {}),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  child.stdout!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
-  child.stderr!.on('data', (chunk: Buffer) => (log = (log + chunk.toString()).slice(-20_000)));
+  // The tail for failure messages, and the start (where boot-time errors are) kept whole.
+  let head = '';
+  const take = (chunk: Buffer) => {
+    const text = chunk.toString();
+    log = (log + text).slice(-20_000);
+    if (head.length < 200_000) head += text;
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
   const url = `http://127.0.0.1:${port}`;
   const server: ImmichServer = {
     version,
@@ -74,6 +87,11 @@ export async function startImmich({
     database,
     mediaDir,
     output: () => log,
+    logged: (pattern) => {
+      const text = `${head}\n${log}`;
+      const found = pattern.exec(text);
+      return found ? text.slice(found.index, found.index + 1000) : undefined;
+    },
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

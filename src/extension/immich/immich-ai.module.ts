@@ -3,7 +3,7 @@ import type { Authenticator } from '../auth/auth.types';
 import { EXTENSION_DB } from '../database/database.tokens';
 import { ExtensionModule } from '../extension.module';
 import { ImmichMachineLearningEndpoint } from '../inference/inference-endpoint';
-import { ImmichIntegrationService } from './immich-integration.service';
+import { ImmichIntegrationOff, ImmichIntegrationService } from './immich-integration.service';
 import { ENV_PREFIX, extensionEnv, loadExtensionConfig } from '../../config/extension.config';
 import { ConfigError } from '../../config/parse-env';
 
@@ -44,7 +44,11 @@ export class ImmichAiModule {
       new Logger('ImmichAi').error(
         `immich-ai is off until this is fixed (Immich runs without OCR search and regenerate): ${error.message}`,
       );
-      return { module: ImmichAiModule };
+      return {
+        module: ImmichAiModule,
+        providers: [{ provide: ImmichIntegrationService, useClass: ImmichIntegrationOff }],
+        exports: [ImmichIntegrationService],
+      };
     }
     const extension = ExtensionModule.forRoot({
       config,

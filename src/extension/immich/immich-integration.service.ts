@@ -1,8 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { EXTENSION_CONFIG } from '../database/database.tokens';
 import { JobQueueRepository } from '../queue/job-queue.repository';
 import { JobName } from '../queue/queue.constants';
-import { QueueService } from '../queue/queue.service';
+import { type OcrScope, QueueService } from '../queue/queue.service';
 import { parseQuery } from '../search/query-parser';
 import { AssetFilter, SearchRepository, SearchScope } from '../search/search.repository';
 import type { ExtensionConfig } from '../../config/extension.config';
@@ -121,6 +121,22 @@ export class ImmichIntegrationService {
   }
 
   /**
+   * Our queue's progress for Immich's `GET /api/immich-ai/jobs` (Immich's own Jobs page knows only its
+   * queues): every user's counts and recent errors for an admin, the caller's own photos otherwise.
+   */
+  queueStatus(user: { id: string; isAdmin: boolean }) {
+    return this.queue.status(user);
+  }
+
+  /**
+   * An admin's "queue missing / failed / all" (`POST /api/immich-ai/jobs/ocr`); false while an earlier
+   * request is still queueing (its progress is in queueStatus).
+   */
+  queueOcr(scope: OcrScope): boolean {
+    return this.queue.startQueueOcr(scope);
+  }
+
+  /**
    * Our scope for Immich's: a filtered request searches only the assets Immich's query of it allows
    * (their owners, where Immich names none). Undefined hands the request back to Immich.
    */
@@ -137,5 +153,46 @@ export class ImmichIntegrationService {
   ): Promise<RankedAssetIds> {
     const { items, hasNextPage } = await page;
     return { assetIds: items.map((item) => item.assetId), hasNextPage };
+  }
+}
+
+const OFF_MESSAGE = "immich-ai is off because one of its IMMICH_AI_ settings is invalid; Immich's server log names it";
+
+/**
+ * What Immich's code gets when our configuration is invalid: nothing ranked (Immich answers every
+ * search itself), no indexing, and our own routes answer 503 saying why. Immich's services still find
+ * a provider to inject, so Immich starts and runs as a stock server.
+ */
+export class ImmichIntegrationOff implements Pick<ImmichIntegrationService, keyof ImmichIntegrationService> {
+  rankOcrQuery(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  rankMixed(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  rankOcrText(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+
+  refreshOcr(): Promise<never> {
+    return Promise.reject(new ServiceUnavailableException(OFF_MESSAGE));
+  }
+
+  assetEdited(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  immichOcrDone(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  queueStatus(): Promise<never> {
+    return Promise.reject(new ServiceUnavailableException(OFF_MESSAGE));
+  }
+
+  queueOcr(): never {
+    throw new ServiceUnavailableException(OFF_MESSAGE);
   }
 }

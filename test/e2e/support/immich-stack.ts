@@ -1,11 +1,10 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
-import { Client } from 'pg';
 import { createDatabase } from '../../../src/extension/database/create-database';
 import type { ExtensionDatabase } from '../../../src/extension/database/schema';
 import { eventually, flushRedis, testRedisDb } from '../../extension/support/sidecar';
 import { ocrFixture } from '../../support/fixtures';
-import { dbUrl, PG_ADMIN_URL } from '../../support/immich-database';
+import { dbUrl, dropDatabase } from '../../support/immich-database';
 import { ImmichRelease, immichBuild } from '../../support/immich-release';
 import { ImmichClient, ImmichServer, startImmich } from '../../support/immich-server';
 import { MlStack, startMlStack } from './ml-stack';
@@ -82,10 +81,7 @@ export async function startImmichStack({
       await db.destroy();
       await immich.stop();
       await ml.close();
-      const client = new Client({ connectionString: PG_ADMIN_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      await client.end();
+      await dropDatabase(database);
     },
   };
 }

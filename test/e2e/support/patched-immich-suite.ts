@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import sharp from 'sharp';
-import { eventually } from '../../extension/support/sidecar';
+import { eventually, flushRedis, testRedisDb } from '../../extension/support/sidecar';
 import { ocrTruth } from '../../support/fixtures';
-import { type ImmichRelease, major } from '../../support/immich-release';
-import { ImmichClient, SearchResponse } from '../../support/immich-server';
+import { dropDatabase } from '../../support/immich-database';
+import { type ImmichRelease, immichBuild, major } from '../../support/immich-release';
+import { ImmichClient, type ImmichServer, SearchResponse, startImmich } from '../../support/immich-server';
 import { ADMIN, ImmichStack, startImmichStack } from './immich-stack';
 
 /**
@@ -127,6 +128,42 @@ export function describePatchedImmich(version: ImmichRelease): void {
       await otherKey.request('POST', '/assets/jobs', { name: 'refresh-smart-search', assetIds: [assets.f08] }, [400]);
       expect(await lineIds(assets.f08)).toEqual(before);
     });
+
+    it("shows our queue on a route Immich's users reach (all of it to an admin, their own to others), and an admin re-queues OCR from there", async () => {
+      interface Status {
+        scope: 'all' | 'own';
+        queue: Record<string, number>;
+        documents: { done: number; failed: number };
+      }
+      expect(await admin.request<Status>('GET', '/immich-ai/jobs')).toMatchObject({
+        scope: 'all',
+        documents: { done: names.length, failed: 0 },
+        queue: { failed: 0 },
+      });
+      const viewer = await admin.createUser('viewer@example.com', 'viewer-password', 'Viewer');
+      expect(await viewer.request<Status>('GET', '/immich-ai/jobs')).toMatchObject({
+        scope: 'own',
+        documents: { done: 0, failed: 0 },
+      });
+      await viewer.request('POST', '/immich-ai/jobs/ocr', { scope: 'all' }, [403]);
+      await admin.request('POST', '/immich-ai/jobs/ocr', { scope: 'everything' }, [400]);
+
+      const oldest = async () =>
+        new Date(
+          (await sql<{ at: Date }>`SELECT min("processedAt") AS at FROM immich_ai.ocr_document`.execute(stack.db))
+            .rows[0].at,
+        );
+      const before = new Date();
+      expect(await admin.request('POST', '/immich-ai/jobs/ocr', { scope: 'all' }, [202])).toEqual({
+        scope: 'all',
+        started: true,
+      });
+      // Every photo is read again, and the counts say so.
+      await eventually(async () => (await oldest()) > before, 120_000);
+      expect(await admin.request<Status>('GET', '/immich-ai/jobs')).toMatchObject({
+        documents: { done: names.length, failed: 0 },
+      });
+    }, 150_000);
 
     if (major(version) >= 3) {
       it("reads an edited photo again as Immich shows it (v3's editor): text, boxes and CLIP of the edited preview", async () => {
@@ -299,5 +336,39 @@ export function describePatchedImmich(version: ImmichRelease): void {
       await eventually(async () => (await admin.smartSearch('ocr:浦东新区')).length === 0, 60_000);
       await eventually(async () => (await lineIds(assets.f01)).length === 0, 60_000);
     });
+  });
+
+  describe(`the patched Immich v${version} server with an invalid IMMICH_AI_ setting`, () => {
+    const database = `immich_ai_patched_off_${version.replace(/\./g, '_')}_${process.pid}`;
+    let immich: ImmichServer | undefined;
+
+    afterAll(async () => {
+      await immich?.stop();
+      await dropDatabase(database);
+    });
+
+    it('starts and runs as a stock Immich, says why in its log, and our route answers 503 saying so', async () => {
+      await flushRedis();
+      immich = await startImmich({
+        version,
+        immichDir: immichBuild('patched-dir', version),
+        database,
+        redisDbIndex: testRedisDb(),
+        mlUrl: 'http://127.0.0.1:9', // not needed here
+        env: { IMMICH_AI_SEARCH_CANDIDATES: '5', IMMICH_AI_DB_PASSWORD: 'hidden-pw' },
+      });
+      const admin = await ImmichClient.admin(immich.url);
+      expect(await admin.version()).toBe(version);
+      const off = await fetch(`${immich.url}/api/immich-ai/jobs`, {
+        headers: { authorization: `Bearer ${admin.token}` },
+      });
+      expect(off.status).toBe(503);
+      const body = await off.text();
+      expect(body).toMatch(/immich-ai is off/);
+      expect(body).not.toMatch(/hidden-pw/);
+      // Immich answers its own searches (the OCR field of metadata search, on its own OCR table).
+      expect(await admin.ocrFieldSearch('发票')).toEqual([]);
+      expect(immich.logged(/immich-ai is off until this is fixed/)).toMatch(/SEARCH_CANDIDATES=/);
+    }, 180_000);
   });
 }
