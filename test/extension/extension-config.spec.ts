@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/config/parse-env';
 import { ExtensionModule } from '../../src/extension/extension.module';
 import { Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { sql } from 'kysely';
 import { ImmichAiModule } from '../../src/extension/immich/immich-ai.module';
 import { ImmichIntegrationService } from '../../src/extension/immich/immich-integration.service';
 
@@ -177,8 +178,8 @@ describe("Immich's other connection settings, and our prefix", () => {
       // Immich's services still resolve the integration (a missing provider would stop Immich's boot).
       const app = await Test.createTestingModule({ imports: [module], providers: [ImmichSide] }).compile();
       const { immichAi } = app.get(ImmichSide);
-      const scope = { userIds: [], page: 1, size: 10 };
-      await expect(immichAi.rankOcrQuery('ocr:发票', scope)).resolves.toBeUndefined();
+      const scope = { userIds: [], page: 1, size: 10, assets: () => sql<{ id: string; ownerId: string }>`` };
+      await expect(immichAi.rankOcrQuery({ query: 'ocr:发票' }, scope)).resolves.toBeUndefined();
       await expect(immichAi.rankOcrText({ ocr: '发票' }, scope)).resolves.toBeUndefined();
       await expect(immichAi.immichOcrDone('00000000-0000-4000-8000-000000000000')).resolves.toBeUndefined();
       const off = immichAi.queueStatus({ id: 'user', isAdmin: true });
