@@ -48,9 +48,7 @@ export async function ensureTemplateDatabase(version: ImmichRelease = TEST_IMMIC
     );
     const missing = ['vector', 'zhparser'].filter((name) => !extensions.some((row) => row.name === name));
     if (missing.length > 0) {
-      throw new Error(
-        `Postgres lacks ${missing.join(' and ')}: run scripts/install-pg-extensions.sh (as root) first`,
-      );
+      throw new Error(`Postgres lacks ${missing.join(' and ')}: run scripts/install-pg-extensions.sh (as root) first`);
     }
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
     return rowCount === 1;
