@@ -17,6 +17,7 @@ import type { Segmenter } from '../../src/extension/search/segmenter';
 import { latinTerms } from '../../src/extension/search/text-terms';
 import { tokenizeForSearch } from './engines';
 import { docLines, GeneratedDoc, Rng } from './generate';
+import { releaseAssetColumns } from '../../test/support/immich-database';
 
 export const DIMENSIONS = 512;
 export const CLUSTERS = 256;
@@ -63,11 +64,12 @@ export async function insertBatch(
   docs: readonly GeneratedDoc[],
 ): Promise<void> {
   const texts = docs.map(docLines);
+  const release = await releaseAssetColumns(db);
   await db.transaction().execute(async (trx) => {
     await sql`
-      INSERT INTO asset (id, "deviceAssetId", "ownerId", "deviceId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
+      INSERT INTO asset (id, ${release.names}, "ownerId", type, "originalPath", "fileCreatedAt", "fileModifiedAt",
         "localDateTime", checksum, "originalFileName", "deletedAt")
-      SELECT t.id, 'bench-' || t.n, t.owner, 'bench', 'IMAGE', '/data/upload/' || t.owner || '/IMG_' || t.n || '.jpg',
+      SELECT t.id, ${release.values}, t.owner, 'IMAGE', '/data/upload/' || t.owner || '/IMG_' || t.n || '.jpg',
         t.created, t.created, t.created, decode(md5(t.id::text), 'hex'), 'IMG_' || t.n || '.jpg',
         CASE WHEN t.trashed THEN t.created + interval '1 day' END
       FROM unnest(${docs.map((d) => d.id)}::uuid[], ${docs.map((d) => d.index)}::int[], ${docs.map((d) => userIds[d.owner])}::uuid[],
