@@ -251,11 +251,18 @@ export function describePatchedImmich(version: ImmichRelease): void {
         height: 20,
       });
       const tag = await admin.request<{ id: string }>('POST', '/tags', { name: 'receipt' });
-      await admin.request('PUT', `/tags/${tag.id}/assets`, { ids: [assets.f03] });
-      // A tag goes into the photo's sidecar and Immich reads the tags back from it, replacing them: the
-      // tables are settled when its queues are idle twice, half a second apart (one job queues the next).
+      // A tag goes into the photo's sidecar and Immich reads the tags back from it, replacing them; a
+      // read-back that started before the tag was written drops it (Immich's own search then misses it
+      // too). Settled: queues idle twice, half a second apart (one job queues the next), and Immich's
+      // own search finds the tag; else tag again.
       const pause = () => new Promise((done) => setTimeout(done, 500));
-      await eventually(async () => (await admin.queuesIdle()) && (await pause(), await admin.queuesIdle()), 60_000);
+      const settled = async () => (await admin.queuesIdle()) && (await pause(), await admin.queuesIdle());
+      await eventually(settled, 60_000);
+      await eventually(async () => {
+        await admin.request('PUT', `/tags/${tag.id}/assets`, { ids: [assets.f03] });
+        await eventually(settled, 60_000);
+        return (await admin.metadataSearch({ tagIds: [tag.id] })).includes(assets.f03);
+      }, 120_000);
       await sql`UPDATE asset SET "fileCreatedAt" = '2020-06-01T00:00:00Z' WHERE id = ${assets.f08}`.execute(stack.db);
       await sql`UPDATE asset_exif SET make = 'Canon', model = 'EOS R5', city = 'Hangzhou', state = 'Zhejiang',
         country = 'China' WHERE "assetId" = ${assets.f08}`.execute(stack.db);
