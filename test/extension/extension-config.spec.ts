@@ -178,6 +178,7 @@ describe("Immich's other connection settings, and our prefix", () => {
       // Immich's services still resolve the integration (a missing provider would stop Immich's boot).
       const app = await Test.createTestingModule({ imports: [module], providers: [ImmichSide] }).compile();
       const { immichAi } = app.get(ImmichSide);
+      expect(immichAi.enabled).toBe(false);
       const scope = { userIds: [], page: 1, size: 10, assets: () => sql<{ id: string; ownerId: string }>`` };
       await expect(immichAi.rankOcrQuery({ query: 'ocr:发票' }, scope)).resolves.toBeUndefined();
       await expect(immichAi.rankOcrText({ ocr: '发票' }, scope)).resolves.toBeUndefined();

@@ -53,6 +53,9 @@ export interface RankedAssetIds {
  */
 @Injectable()
 export class ImmichIntegrationService {
+  /** Our module is on (an invalid IMMICH_AI_ value provides ImmichIntegrationOff instead). */
+  readonly enabled: boolean = true;
+
   /** @internal Nest builds it; Immich's code only calls its methods (kept out of extension.d.cts). */
   constructor(
     @Inject(EXTENSION_CONFIG) private readonly config: ExtensionConfig,
@@ -164,6 +167,8 @@ const OFF_MESSAGE = "immich-ai is off because one of its IMMICH_AI_ settings is 
  * a provider to inject, so Immich starts and runs as a stock server.
  */
 export class ImmichIntegrationOff implements Pick<ImmichIntegrationService, keyof ImmichIntegrationService> {
+  readonly enabled = false;
+
   rankOcrQuery(): Promise<undefined> {
     return Promise.resolve(undefined);
   }

@@ -366,6 +366,9 @@ export function describePatchedImmich(version: ImmichRelease): void {
       });
       const admin = await ImmichClient.admin(immich.url);
       expect(await admin.version()).toBe(version);
+      // The web app hides our actions and hint: the server says our search is not there.
+      const features = await admin.request<Record<string, boolean>>('GET', '/server/features');
+      expect(features.immichAiOcrSearch).toBe(false);
       const off = await fetch(`${immich.url}/api/immich-ai/jobs`, {
         headers: { authorization: `Bearer ${admin.token}` },
       });
