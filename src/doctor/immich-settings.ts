@@ -1,4 +1,5 @@
 import { Kysely, sql } from 'kysely';
+import { type ImmichMlUrlSource, immichMlUrls } from '../shared/immich-ml-urls';
 
 /**
  * The machine-learning settings a running Immich v2.4.1 really uses: what an admin saved (Immich keeps
@@ -9,7 +10,7 @@ export interface ImmichMlSettings {
   enabled: boolean;
   url: string;
   /** Where `url` came from, for the report. */
-  urlSource: 'saved settings' | 'IMMICH_MACHINE_LEARNING_URL' | "Immich's default";
+  urlSource: ImmichMlUrlSource;
   clip: { enabled: boolean; modelName: string };
   ocr: { enabled: boolean };
   /** The vector size of smart_search.embedding: what Immich's CLIP model gives, resized by Immich on a model change. */
@@ -18,8 +19,6 @@ export interface ImmichMlSettings {
 
 /** Immich's own variables the doctor reads, as Immich's server does. */
 export const IMMICH_ENV_VARIABLES = ['IMMICH_MACHINE_LEARNING_URL', 'IMMICH_MACHINE_LEARNING_ENABLED'];
-
-const IMMICH_DEFAULT_ML_URL = 'http://immich-machine-learning:3003';
 
 interface SavedMachineLearning {
   enabled?: boolean;
@@ -44,16 +43,11 @@ export async function readImmichMlSettings<DB>(
 
 /** Without Immich's database: its environment and defaults only. */
 export function mlSettings(saved: SavedMachineLearning = {}, env: NodeJS.ProcessEnv = process.env): ImmichMlSettings {
-  const savedUrl = Array.isArray(saved.urls) && typeof saved.urls[0] === 'string' ? saved.urls[0] : undefined;
-  const [url, urlSource] = savedUrl
-    ? ([savedUrl, 'saved settings'] as const)
-    : env.IMMICH_MACHINE_LEARNING_URL
-      ? ([env.IMMICH_MACHINE_LEARNING_URL, 'IMMICH_MACHINE_LEARNING_URL'] as const)
-      : ([IMMICH_DEFAULT_ML_URL, "Immich's default"] as const);
+  const { urls, source } = immichMlUrls(saved.urls, env);
   return {
     enabled: saved.enabled ?? env.IMMICH_MACHINE_LEARNING_ENABLED !== 'false',
-    url: url.replace(/\/+$/, ''),
-    urlSource,
+    url: urls[0],
+    urlSource: source,
     clip: { enabled: saved.clip?.enabled ?? true, modelName: saved.clip?.modelName ?? 'ViT-B-32__openai' },
     ocr: { enabled: saved.ocr?.enabled ?? true },
   };

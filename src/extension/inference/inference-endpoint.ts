@@ -5,6 +5,7 @@ import { Kysely, sql } from 'kysely';
 import { EXTENSION_CONFIG, EXTENSION_DB } from '../database/database.tokens';
 import type { ExtensionDatabase } from '../database/schema';
 import type { ExtensionConfig } from '../../config/extension.config';
+import { immichMlUrls } from '../../shared/immich-ml-urls';
 
 /** Where OCR and CLIP requests go: INFERENCE_URL when set, else what the host decides. */
 export abstract class InferenceEndpoint {
@@ -34,8 +35,8 @@ const IMMICH_URL_TTL_MS = 60_000;
  * (server/src/utils/config.ts, buildConfig): the config file IMMICH_CONFIG_FILE (JSON or YAML) when
  * there is one, else the settings saved from the admin UI, else Immich's default
  * (IMMICH_MACHINE_LEARNING_URL, else http://immich-machine-learning:3003); every URL of the list, in
- * order. A patched install needs no setting of its own; with the gateway as that URL, OCR and CLIP
- * reach our inference service through it.
+ * order (immichMlUrls, the doctor's rule too). A patched install needs no setting of its own; with
+ * the gateway as that URL, OCR and CLIP reach our inference service through it.
  */
 @Injectable()
 export class ImmichMachineLearningEndpoint extends InferenceEndpoint {
@@ -52,12 +53,9 @@ export class ImmichMachineLearningEndpoint extends InferenceEndpoint {
     if (this.config.inference.url) return [this.config.inference.url];
     if (this.cached && Date.now() - this.cached.at < IMMICH_URL_TTL_MS) return this.cached.urls;
     const saved = await this.savedSettings();
-    const listed = (saved as { machineLearning?: { urls?: unknown } } | undefined)?.machineLearning?.urls;
-    const urls = (
-      Array.isArray(listed) && listed.length > 0 && listed.every((url) => typeof url === 'string')
-        ? (listed as string[])
-        : [process.env.IMMICH_MACHINE_LEARNING_URL || 'http://immich-machine-learning:3003']
-    ).map((url) => url.replace(/\/+$/, ''));
+    const { urls } = immichMlUrls(
+      (saved as { machineLearning?: { urls?: unknown } } | undefined)?.machineLearning?.urls,
+    );
     this.cached = { urls, at: Date.now() };
     return urls;
   }

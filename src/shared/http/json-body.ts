@@ -24,13 +24,13 @@ export function jsonBody({ limit, maxDepth }: JsonBodyOptions) {
     if (!hasJsonBody(request)) return next();
     const declared = Number(request.headers['content-length'] ?? NaN);
     if (declared > limit) return refuse(response, 413, `request body over ${limit} bytes`);
-    getRawBody(request, { length: Number.isFinite(declared) ? declared : undefined, limit, encoding: 'utf8' })
-      .then((text) => {
-        if (jsonDepthExceeds(Buffer.from(text), maxDepth)) {
+    getRawBody(request, { length: Number.isFinite(declared) ? declared : undefined, limit })
+      .then((raw) => {
+        if (jsonDepthExceeds(raw, maxDepth)) {
           return refuse(response, 400, `JSON nested deeper than ${maxDepth} levels`, false);
         }
         try {
-          request.body = JSON.parse(text);
+          request.body = JSON.parse(raw.toString('utf8'));
         } catch {
           return refuse(response, 400, 'malformed JSON body', false);
         }
