@@ -33,6 +33,7 @@ export async function startImmich({
   mlUrl,
   webBuild,
   env = {},
+  mediaDir: givenMediaDir,
 }: {
   version?: ImmichRelease;
   immichDir?: string;
@@ -43,9 +44,11 @@ export async function startImmich({
   webBuild?: string;
   /** More variables for Immich's processes (ours, IMMICH_AI_*, say). */
   env?: Record<string, string>;
+  /** Immich's media folder, kept by the caller (a restart on the same database needs the same one); else a fresh one, removed on stop. */
+  mediaDir?: string;
 }): Promise<ImmichServer> {
   const port = await freePort();
-  const mediaDir = mkdtempSync(join(tmpdir(), 'immich-media-'));
+  const mediaDir = givenMediaDir ?? mkdtempSync(join(tmpdir(), 'immich-media-'));
   // Immich serves its web app from $IMMICH_BUILD_DATA/www, beside the geodata and core plugin.
   let buildData: string | undefined;
   if (webBuild) {
@@ -98,7 +101,7 @@ export async function startImmich({
         child.kill('SIGTERM');
         await exited;
       }
-      rmSync(mediaDir, { recursive: true, force: true });
+      if (!givenMediaDir) rmSync(mediaDir, { recursive: true, force: true });
       if (buildData) rmSync(buildData, { recursive: true, force: true });
     },
   };

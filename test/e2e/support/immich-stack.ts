@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { createDatabase } from '../../../src/extension/database/create-database';
@@ -48,14 +50,22 @@ export async function startImmichStack({
   const database = `immich_ai_${label}_${process.pid}`;
   const ml = await startMlStack();
   await flushRedis();
-  const immich = await startImmich({
+  const mediaDir = mkdtempSync(join(tmpdir(), 'immich-media-'));
+  const options = {
     version,
+    mediaDir,
     immichDir: immichBuild(patched ? 'patched-dir' : 'dir', version),
     database,
     redisDbIndex: testRedisDb(),
     mlUrl: ml.gatewayUrl,
     ...(web ? { webBuild: join(immichBuild('web-dir', version), 'web', 'build') } : {}),
-  });
+  };
+  // The first start creates the schema. Immich's postgres client learns array types (such as
+  // album_user_role_enum[]) when it opens a connection, and a worker keeps the connections it opened
+  // before its migrations made them: creating an album with users then fails ("malformed array
+  // literal") until a restart. Started again, the server is what an install is after its first run.
+  await (await startImmich(options)).stop();
+  const immich = await startImmich(options);
   const admin = await ImmichClient.admin(immich.url, ADMIN.email, ADMIN.password);
   const assets: Record<string, string> = {};
   for (const name of photos) assets[name] = await admin.upload(ocrFixture(name), `${name}.jpg`);
@@ -80,6 +90,7 @@ export async function startImmichStack({
     stop: async () => {
       await db.destroy();
       await immich.stop();
+      rmSync(mediaDir, { recursive: true, force: true });
       await ml.close();
       await dropDatabase(database);
     },
